@@ -1,0 +1,9 @@
+//! redis-sentinel-gen: one typed profile → a validated Redis Sentinel deployment for Kubernetes.
+//!
+//! The pipeline, one module per stage: `profile` (load) → `validate` → `resolve` → `render`
+//! → `emit`.
+
+pub mod profile;
+pub mod render;
+pub mod resolve;
+pub mod templates;

@@ -1,0 +1,298 @@
+//! The profile as the user writes it: KRM-shaped, strict, every field documented.
+//!
+//! These types mirror the YAML one to one. `Option`s mean "not written"; defaults are decided
+//! in `resolve.rs`, never here and never in the renderers.
+
+use std::collections::BTreeMap;
+
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+
+/// The `apiVersion` every profile must carry.
+pub const API_VERSION: &str = "redis-sentinel-gen/v1alpha1";
+/// The `kind` every profile must carry.
+pub const KIND: &str = "RedisSentinel";
+
+/// A Redis Sentinel deployment profile. The same file is a CLI input, a kustomize generator
+/// config and a kpt `functionConfig`.
+#[derive(Debug, Clone, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+#[schemars(title = "RedisSentinel profile")]
+pub struct Profile {
+    /// Always `redis-sentinel-gen/v1alpha1`.
+    pub api_version: String,
+    /// Always `RedisSentinel`.
+    pub kind: String,
+    /// Instance name and namespace of the deployment.
+    pub metadata: Metadata,
+    /// What to deploy.
+    pub spec: Spec,
+}
+
+/// Object metadata. Unknown keys are allowed here (kustomize and kpt add annotations).
+#[derive(Debug, Clone, Deserialize, Serialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct Metadata {
+    /// Instance name, used as the `app.kubernetes.io/instance` label. A DNS-1123 label.
+    pub name: String,
+    /// Namespace of every generated object. Defaults to `default`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub namespace: Option<String>,
+    /// Labels of the profile object itself; not copied to the generated objects.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub labels: BTreeMap<String, String>,
+    /// Annotations of the profile object itself (kustomize / kpt bookkeeping lives here).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub annotations: BTreeMap<String, String>,
+}
+
+/// The deployment.
+#[derive(Debug, Clone, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct Spec {
+    /// The name Sentinel monitors the master under (`sentinel monitor <masterName> …`), and
+    /// what clients ask for. Letters, digits, `.`, `_` and `-` only.
+    pub master_name: String,
+    /// Redis image, pinned: `redis:7.2.5-alpine` or `redis@sha256:…`. Redis 7.0.8 or later is
+    /// required (hostname support). Defaults to `redis:7.2.5-alpine`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub image: Option<String>,
+    /// A development profile: fewer than three Sentinels is then a warning, not an error.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub development: Option<bool>,
+    /// Prefix of every generated object name (`<prefix>redis-master`, …). Empty by default.
+    /// Use this rather than kustomize `namePrefix`: pod DNS names are written into the config.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name_prefix: Option<String>,
+    /// The cluster's DNS domain, used in pod DNS names. Defaults to `cluster.local`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cluster_domain: Option<String>,
+    /// Password authentication for Redis, replication and Sentinel.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub auth: Option<Auth>,
+    /// The Redis data pods.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub redis: Option<RedisSpec>,
+    /// RDB snapshots and the append-only file.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub persistence: Option<Persistence>,
+    /// The Sentinel pods.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sentinel: Option<SentinelSpec>,
+    /// Pod anti-affinity between pods of the same role. Defaults to `preferred`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub anti_affinity: Option<AntiAffinity>,
+    /// The client workloads that should talk to Redis through Sentinel.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub clients: Vec<Client>,
+    /// The single Redis the clients use today, to migrate data from.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub migration: Option<Migration>,
+}
+
+/// Password authentication. The password lives in an existing Secret: the tool never writes one.
+#[derive(Debug, Clone, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct Auth {
+    /// Turn authentication on (the default) or off.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub enabled: Option<bool>,
+    /// Name of the existing Secret holding the password. Defaults to `redis-auth`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub secret_name: Option<String>,
+    /// Key of the password inside the Secret. Defaults to `password`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub secret_key: Option<String>,
+}
+
+/// The Redis data pods: one master StatefulSet of one pod, one replica StatefulSet.
+#[derive(Debug, Clone, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct RedisSpec {
+    /// Number of read replicas (failover candidates). The master is always one pod.
+    /// At least 1. Defaults to 2.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub replicas: Option<u32>,
+    /// The data volume of every Redis pod.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub storage: Option<Storage>,
+    /// CPU and memory of the Redis container.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub resources: Option<Resources>,
+    /// `min-replicas-to-write`: the master refuses writes unless this many replicas are
+    /// connected and lag at most `minReplicasMaxLag` seconds; bounds the writes lost in a
+    /// partition. 0 disables. At most `replicas` − 1. Defaults to 1.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub min_replicas_to_write: Option<u32>,
+    /// `min-replicas-max-lag` in seconds. Defaults to 10.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub min_replicas_max_lag: Option<u32>,
+    /// Seconds Kubernetes waits for a Redis pod to stop (preStop failover plus shutdown).
+    /// Defaults to the failover timeout plus 20 s, rounded up.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub termination_grace_period_seconds: Option<u32>,
+}
+
+/// A PersistentVolumeClaim template.
+#[derive(Debug, Clone, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct Storage {
+    /// Requested size, a Kubernetes quantity such as `5Gi`. Defaults to `5Gi`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub size: Option<String>,
+    /// Storage class; the cluster default when absent.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub storage_class_name: Option<String>,
+}
+
+/// Container resources. Every value is a Kubernetes quantity (`100m`, `256Mi`).
+#[derive(Debug, Clone, Default, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct Resources {
+    /// What the scheduler reserves.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub requests: Option<ResourceAmounts>,
+    /// The hard ceiling.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub limits: Option<ResourceAmounts>,
+}
+
+/// CPU and memory amounts.
+#[derive(Debug, Clone, Default, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct ResourceAmounts {
+    /// CPU, e.g. `100m` or `1`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cpu: Option<String>,
+    /// Memory, e.g. `256Mi`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub memory: Option<String>,
+}
+
+/// Persistence. Switching both RDB and AOF off needs `acknowledgeDataLossOnRestart: true`.
+#[derive(Debug, Clone, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct Persistence {
+    /// RDB snapshot points (`save <seconds> <changes>`). An empty list disables RDB.
+    /// Defaults to 900/1, 300/10, 60/10000.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rdb: Option<Vec<SavePoint>>,
+    /// The append-only file.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub aof: Option<Aof>,
+    /// Allow RDB and AOF both off. A master that restarts empty makes its replicas wipe
+    /// their data, so this must be said out loud.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub acknowledge_data_loss_on_restart: Option<bool>,
+}
+
+/// One RDB snapshot rule: snapshot after `seconds` if at least `changes` keys changed.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct SavePoint {
+    /// Seconds since the last snapshot, at least 1.
+    pub seconds: u32,
+    /// Changed keys, at least 1.
+    pub changes: u32,
+}
+
+/// The append-only file.
+#[derive(Debug, Clone, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct Aof {
+    /// `appendonly yes|no`. Defaults to true.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub enabled: Option<bool>,
+    /// `appendfsync`: `always`, `everysec` (the default) or `no`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub fsync: Option<Fsync>,
+}
+
+/// `appendfsync` policy.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize, JsonSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum Fsync {
+    /// fsync after every write: safest, slowest.
+    Always,
+    /// fsync once a second: at most a second of writes lost on a crash.
+    Everysec,
+    /// leave it to the OS.
+    No,
+}
+
+/// The Sentinel pods.
+#[derive(Debug, Clone, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct SentinelSpec {
+    /// Number of Sentinels: odd, at least 3 (1 allowed in a development profile). Defaults to 3.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub replicas: Option<u32>,
+    /// Sentinels that must agree the master is down. Must be the majority,
+    /// `replicas / 2 + 1`, which is also the default.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub quorum: Option<u32>,
+    /// `down-after-milliseconds`: silence before a Sentinel thinks the master is down.
+    /// At least 1000. Defaults to 5000.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub down_after_milliseconds: Option<u32>,
+    /// `failover-timeout` in milliseconds; greater than `downAfterMilliseconds`. Defaults to 10000.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub failover_timeout: Option<u32>,
+    /// `parallel-syncs`: replicas resyncing with a new master at once, 1 to `redis.replicas`.
+    /// Defaults to 1.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub parallel_syncs: Option<u32>,
+    /// CPU and memory of the Sentinel container.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub resources: Option<Resources>,
+}
+
+/// How strongly pods of one role are kept on different nodes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize, JsonSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum AntiAffinity {
+    /// Spread when possible (schedules on a one-node cluster).
+    Preferred,
+    /// Never two pods of one role on a node (needs at least as many nodes as pods).
+    Required,
+}
+
+/// A client workload whose Redis env is switched to Sentinel.
+#[derive(Debug, Clone, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct Client {
+    /// Workload kind: `Deployment` or `StatefulSet`.
+    pub kind: ClientKind,
+    /// Workload name.
+    pub name: String,
+    /// The container in that workload that talks to Redis.
+    pub container: String,
+}
+
+/// Kinds of client workload.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize, JsonSchema)]
+pub enum ClientKind {
+    /// apps/v1 Deployment.
+    Deployment,
+    /// apps/v1 StatefulSet.
+    StatefulSet,
+}
+
+/// The migration from a single Redis.
+#[derive(Debug, Clone, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct Migration {
+    /// The single Redis the clients use today.
+    pub from: Endpoint,
+}
+
+/// A host and port.
+#[derive(Debug, Clone, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct Endpoint {
+    /// Service name (or DNS name) of the old Redis.
+    pub host: String,
+    /// Its port. Defaults to 6379.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub port: Option<u16>,
+}

@@ -1,0 +1,123 @@
+//! The text files inside the ConfigMaps: `redis.conf`, `sentinel.conf` and the POSIX `sh`
+//! scripts, rendered from `templates/` with one documented context.
+
+use anyhow::Result;
+use serde::Serialize;
+
+use crate::profile::spec::{Fsync, SavePoint};
+use crate::render::layout;
+use crate::resolve::{Deployment, REDIS_PORT, SENTINEL_PORT};
+use crate::templates;
+
+/// What every template sees. Every value is already safe to write into a config file or a
+/// shell script: validation rejected anything that could inject.
+#[derive(Debug, Serialize)]
+pub struct ConfigContext {
+    /// Profile path, for the generated-file header.
+    pub source: String,
+    /// Sentinel master name.
+    pub master_name: String,
+    pub redis_port: u16,
+    pub sentinel_port: u16,
+    /// `<headless>.<ns>.svc.<domain>`: a Redis pod is `$POD_NAME.<redis_pod_domain>`.
+    pub redis_pod_domain: String,
+    /// Same for Sentinel pods.
+    pub sentinel_pod_domain: String,
+    /// FQDN of `redis-master-0`: the master when nobody knows better (first boot).
+    pub initial_master_host: String,
+    /// FQDN of every Redis pod, master first.
+    pub redis_hosts: Vec<String>,
+    /// FQDN of every Sentinel pod.
+    pub sentinel_hosts: Vec<String>,
+    pub quorum: u32,
+    pub down_after_milliseconds: u32,
+    pub failover_timeout: u32,
+    pub parallel_syncs: u32,
+    /// Password auth on: the scripts read it from `$REDIS_PASSWORD`.
+    pub auth: bool,
+    /// RDB save points; empty means `save ""`.
+    pub rdb: Vec<SavePoint>,
+    /// `appendfsync` value, or `None` for `appendonly no`.
+    pub appendfsync: Option<&'static str>,
+    pub min_replicas_to_write: u32,
+    pub min_replicas_max_lag: u32,
+    /// Seconds the master's preStop hook may wait for Sentinel to name a new master; leaves
+    /// the rest of the termination grace period for Redis to save and exit.
+    pub prestop_wait_seconds: u32,
+    /// Mount points and file names (`render::layout`).
+    pub config_dir: &'static str,
+    pub run_dir: &'static str,
+    pub data_dir: &'static str,
+    pub lib_sh: &'static str,
+}
+
+/// Time Redis needs after the preStop hook to write its final snapshot and exit.
+pub const SHUTDOWN_RESERVE_SECONDS: u32 = 10;
+
+impl ConfigContext {
+    pub fn new(dep: &Deployment) -> Self {
+        ConfigContext {
+            source: dep.source.clone(),
+            master_name: dep.master_name.clone(),
+            redis_port: REDIS_PORT,
+            sentinel_port: SENTINEL_PORT,
+            redis_pod_domain: dep.redis_pod_domain(),
+            sentinel_pod_domain: dep.sentinel_pod_domain(),
+            initial_master_host: dep.redis_pod_hosts()[0].clone(),
+            redis_hosts: dep.redis_pod_hosts(),
+            sentinel_hosts: dep.sentinel_pod_hosts(),
+            quorum: dep.sentinel.quorum,
+            down_after_milliseconds: dep.sentinel.down_after_milliseconds,
+            failover_timeout: dep.sentinel.failover_timeout,
+            parallel_syncs: dep.sentinel.parallel_syncs,
+            auth: dep.auth.is_some(),
+            rdb: dep.persistence.rdb.clone(),
+            appendfsync: dep.persistence.aof_fsync.map(|f| match f {
+                Fsync::Always => "always",
+                Fsync::Everysec => "everysec",
+                Fsync::No => "no",
+            }),
+            min_replicas_to_write: dep.redis.min_replicas_to_write,
+            min_replicas_max_lag: dep.redis.min_replicas_max_lag,
+            prestop_wait_seconds: dep
+                .redis
+                .termination_grace_period_seconds
+                .saturating_sub(SHUTDOWN_RESERVE_SECONDS)
+                .max(1),
+            config_dir: layout::CONFIG_DIR,
+            run_dir: layout::RUN_DIR,
+            data_dir: layout::DATA_DIR,
+            lib_sh: layout::LIB_SH,
+        }
+    }
+}
+
+/// The files of one ConfigMap, as (key, content), in key order.
+pub type Files = Vec<(&'static str, String)>;
+
+/// Files of the Redis ConfigMap.
+pub fn redis_files(dep: &Deployment) -> Result<Files> {
+    let ctx = ConfigContext::new(dep);
+    let mut files = vec![
+        (layout::LIB_SH, templates::render("lib.sh.j2", &ctx)?),
+        (layout::PRESTOP_REDIS, templates::render("prestop-redis.sh.j2", &ctx)?),
+        (layout::PROBE_REDIS, templates::render("probe-redis.sh.j2", &ctx)?),
+        (layout::REDIS_CONF, templates::render("redis.conf.j2", &ctx)?),
+        (layout::START_REDIS, templates::render("start-redis.sh.j2", &ctx)?),
+    ];
+    files.sort_by_key(|(k, _)| *k);
+    Ok(files)
+}
+
+/// Files of the Sentinel ConfigMap.
+pub fn sentinel_files(dep: &Deployment) -> Result<Files> {
+    let ctx = ConfigContext::new(dep);
+    let mut files = vec![
+        (layout::LIB_SH, templates::render("lib.sh.j2", &ctx)?),
+        (layout::PROBE_SENTINEL, templates::render("probe-sentinel.sh.j2", &ctx)?),
+        (layout::SENTINEL_CONF, templates::render("sentinel.conf.j2", &ctx)?),
+        (layout::START_SENTINEL, templates::render("start-sentinel.sh.j2", &ctx)?),
+    ];
+    files.sort_by_key(|(k, _)| *k);
+    Ok(files)
+}

@@ -1,0 +1,44 @@
+//! The container filesystem contract shared by the config templates and the Kubernetes
+//! objects: where each volume is mounted and what each file is called. Both sides read these
+//! constants, so a script can never look for a file the pod does not mount.
+
+/// ConfigMap volume (read-only) holding config templates and scripts, in every pod.
+pub const CONFIG_DIR: &str = "/config";
+/// Writable emptyDir where the start script assembles the live config file. Sentinel and
+/// `CONFIG REWRITE` rewrite it (temp file + rename), so it is never the ConfigMap itself.
+pub const RUN_DIR: &str = "/run/redis";
+/// Redis data (PVC) or Sentinel state (emptyDir).
+pub const DATA_DIR: &str = "/data";
+/// Scratch space; the root filesystem is read-only.
+pub const TMP_DIR: &str = "/tmp";
+
+/// `redis.conf` template (ConfigMap key).
+pub const REDIS_CONF: &str = "redis.conf";
+/// `sentinel.conf` template (ConfigMap key).
+pub const SENTINEL_CONF: &str = "sentinel.conf";
+/// Shell functions shared by every script (ConfigMap key, in both ConfigMaps).
+pub const LIB_SH: &str = "lib.sh";
+/// Start script of every Redis pod.
+pub const START_REDIS: &str = "start-redis.sh";
+/// preStop hook of every Redis pod (planned failover when the pod is the master).
+pub const PRESTOP_REDIS: &str = "prestop-redis.sh";
+/// Readiness / liveness probe of every Redis pod.
+pub const PROBE_REDIS: &str = "probe-redis.sh";
+/// Start script of every Sentinel pod.
+pub const START_SENTINEL: &str = "start-sentinel.sh";
+/// Readiness / liveness probe of every Sentinel pod.
+pub const PROBE_SENTINEL: &str = "probe-sentinel.sh";
+
+/// Volume names.
+pub const VOLUME_CONFIG: &str = "config";
+pub const VOLUME_RUN: &str = "run";
+pub const VOLUME_DATA: &str = "data";
+pub const VOLUME_TMP: &str = "tmp";
+
+/// Env vars every Redis and Sentinel container gets.
+pub const ENV_POD_NAME: &str = "POD_NAME";
+pub const ENV_POD_IP: &str = "POD_IP";
+/// Password (only with auth on). `REDISCLI_AUTH` carries the same value so that
+/// `kubectl exec … redis-cli` is authenticated without a password on the command line.
+pub const ENV_PASSWORD: &str = "REDIS_PASSWORD";
+pub const ENV_REDISCLI_AUTH: &str = "REDISCLI_AUTH";

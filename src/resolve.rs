@@ -1,0 +1,359 @@
+//! Defaults applied: the spec as the user wrote it becomes the fully decided [`Deployment`]
+//! that every renderer consumes. Renderers never re-derive a default.
+//!
+//! `resolve` runs only on a profile that passed validation, so it does not check again.
+
+use crate::profile::spec::{
+    AntiAffinity, ClientKind, Fsync, Profile, ResourceAmounts, Resources, SavePoint,
+};
+
+/// Image used when the profile names none.
+pub const DEFAULT_IMAGE: &str = "redis:7.2.5-alpine";
+/// Port of every Redis pod.
+pub const REDIS_PORT: u16 = 6379;
+/// Port of every Sentinel pod.
+pub const SENTINEL_PORT: u16 = 26379;
+/// UID and GID of the `redis` user in the official Redis images (alpine and debian).
+pub const REDIS_UID: i64 = 999;
+/// GID owning the data volume (`redis` group of the alpine image).
+pub const REDIS_GID: i64 = 1000;
+
+/// Everything a renderer needs, every value decided.
+#[derive(Debug, Clone)]
+pub struct Deployment {
+    /// Path of the profile as given (or `embedded:welcomebot.yaml`), for the header comment.
+    pub source: String,
+    /// `metadata.name`: the `app.kubernetes.io/instance` label.
+    pub instance: String,
+    pub namespace: String,
+    pub master_name: String,
+    pub image: String,
+    pub development: bool,
+    pub cluster_domain: String,
+    pub names: Names,
+    /// `None` when auth is off.
+    pub auth: Option<SecretRef>,
+    pub redis: Redis,
+    pub persistence: Persistence,
+    pub sentinel: Sentinel,
+    pub anti_affinity: AntiAffinity,
+    pub clients: Vec<Client>,
+    pub migration: Option<Endpoint>,
+}
+
+/// Names of every generated object.
+#[derive(Debug, Clone)]
+pub struct Names {
+    /// StatefulSet of the initial master (1 pod).
+    pub redis_master: String,
+    /// StatefulSet of the replicas.
+    pub redis_replica: String,
+    /// StatefulSet and client-facing Service of the Sentinels.
+    pub sentinel: String,
+    /// Headless Service governing both Redis StatefulSets (pod DNS names).
+    pub redis_headless: String,
+    /// Headless Service governing the Sentinel StatefulSet.
+    pub sentinel_headless: String,
+    /// ConfigMap with `redis.conf` and the Redis scripts.
+    pub redis_config: String,
+    /// ConfigMap with `sentinel.conf` and the Sentinel script.
+    pub sentinel_config: String,
+}
+
+/// A key of an existing Secret.
+#[derive(Debug, Clone)]
+pub struct SecretRef {
+    pub name: String,
+    pub key: String,
+}
+
+#[derive(Debug, Clone)]
+pub struct Redis {
+    pub replicas: u32,
+    pub storage_size: String,
+    pub storage_class_name: Option<String>,
+    pub resources: ContainerResources,
+    pub min_replicas_to_write: u32,
+    pub min_replicas_max_lag: u32,
+    pub termination_grace_period_seconds: u32,
+}
+
+#[derive(Debug, Clone)]
+pub struct Persistence {
+    /// Empty: RDB off.
+    pub rdb: Vec<SavePoint>,
+    /// `None`: AOF off.
+    pub aof_fsync: Option<Fsync>,
+}
+
+#[derive(Debug, Clone)]
+pub struct Sentinel {
+    pub replicas: u32,
+    pub quorum: u32,
+    pub down_after_milliseconds: u32,
+    pub failover_timeout: u32,
+    pub parallel_syncs: u32,
+    pub resources: ContainerResources,
+}
+
+/// Requests and limits, every value present.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ContainerResources {
+    pub requests_cpu: String,
+    pub requests_memory: String,
+    pub limits_cpu: String,
+    pub limits_memory: String,
+}
+
+#[derive(Debug, Clone)]
+pub struct Client {
+    pub kind: ClientKind,
+    pub name: String,
+    pub container: String,
+}
+
+#[derive(Debug, Clone)]
+pub struct Endpoint {
+    pub host: String,
+    pub port: u16,
+}
+
+/// The majority of `sentinels`: the only quorum that is both safe and live.
+pub fn quorum_for(sentinels: u32) -> u32 {
+    sentinels / 2 + 1
+}
+
+/// Default termination grace period of a Redis pod: the preStop failover may wait up to the
+/// failover timeout, then Redis needs time to save and exit.
+pub fn default_redis_grace_seconds(failover_timeout_ms: u32) -> u32 {
+    failover_timeout_ms.div_ceil(1000) + 20
+}
+
+fn resources(given: Option<&Resources>, default: &ContainerResources) -> ContainerResources {
+    let empty = ResourceAmounts::default();
+    let requests = given.and_then(|r| r.requests.as_ref()).unwrap_or(&empty);
+    let limits = given.and_then(|r| r.limits.as_ref()).unwrap_or(&empty);
+    let pick = |v: &Option<String>, d: &String| v.clone().unwrap_or_else(|| d.clone());
+    ContainerResources {
+        requests_cpu: pick(&requests.cpu, &default.requests_cpu),
+        requests_memory: pick(&requests.memory, &default.requests_memory),
+        limits_cpu: pick(&limits.cpu, &default.limits_cpu),
+        limits_memory: pick(&limits.memory, &default.limits_memory),
+    }
+}
+
+fn default_redis_resources() -> ContainerResources {
+    ContainerResources {
+        requests_cpu: "100m".into(),
+        requests_memory: "256Mi".into(),
+        limits_cpu: "1".into(),
+        limits_memory: "512Mi".into(),
+    }
+}
+
+fn default_sentinel_resources() -> ContainerResources {
+    ContainerResources {
+        requests_cpu: "50m".into(),
+        requests_memory: "64Mi".into(),
+        limits_cpu: "200m".into(),
+        limits_memory: "128Mi".into(),
+    }
+}
+
+/// The default RDB snapshot points (Redis's own historical defaults).
+pub fn default_rdb() -> Vec<SavePoint> {
+    vec![
+        SavePoint { seconds: 900, changes: 1 },
+        SavePoint { seconds: 300, changes: 10 },
+        SavePoint { seconds: 60, changes: 10000 },
+    ]
+}
+
+/// Effective values of the fields validation needs before resolution (shared so that
+/// validation and rendering agree on every default).
+pub struct Effective {
+    pub redis_replicas: u32,
+    pub sentinel_replicas: u32,
+    pub down_after_milliseconds: u32,
+    pub failover_timeout: u32,
+    pub min_replicas_to_write: u32,
+}
+
+impl Effective {
+    pub fn of(profile: &Profile) -> Self {
+        let spec = &profile.spec;
+        let redis_replicas = spec.redis.as_ref().and_then(|r| r.replicas).unwrap_or(2);
+        let sentinel = spec.sentinel.as_ref();
+        Effective {
+            redis_replicas,
+            sentinel_replicas: sentinel.and_then(|s| s.replicas).unwrap_or(3),
+            down_after_milliseconds: sentinel
+                .and_then(|s| s.down_after_milliseconds)
+                .unwrap_or(5000),
+            failover_timeout: sentinel.and_then(|s| s.failover_timeout).unwrap_or(10000),
+            // One replica must acknowledge writes, unless there is only one replica: after a
+            // failover with the old master still down the new master would have none.
+            min_replicas_to_write: spec
+                .redis
+                .as_ref()
+                .and_then(|r| r.min_replicas_to_write)
+                .unwrap_or(if redis_replicas >= 2 { 1 } else { 0 }),
+        }
+    }
+}
+
+/// Apply every default. `source` names the profile in generated headers.
+pub fn resolve(profile: &Profile, source: &str) -> Deployment {
+    let spec = &profile.spec;
+    let eff = Effective::of(profile);
+    let prefix = spec.name_prefix.clone().unwrap_or_default();
+    let name = |base: &str| format!("{prefix}{base}");
+    let redis = spec.redis.as_ref();
+    let sentinel = spec.sentinel.as_ref();
+    let persistence = spec.persistence.as_ref();
+    let auth = spec.auth.as_ref();
+    let aof = persistence.and_then(|p| p.aof.as_ref());
+
+    Deployment {
+        source: source.to_string(),
+        instance: profile.metadata.name.clone(),
+        namespace: profile
+            .metadata
+            .namespace
+            .clone()
+            .unwrap_or_else(|| "default".into()),
+        master_name: spec.master_name.clone(),
+        image: spec.image.clone().unwrap_or_else(|| DEFAULT_IMAGE.into()),
+        development: spec.development.unwrap_or(false),
+        cluster_domain: spec
+            .cluster_domain
+            .clone()
+            .unwrap_or_else(|| "cluster.local".into()),
+        names: Names {
+            redis_master: name("redis-master"),
+            redis_replica: name("redis-replica"),
+            sentinel: name("redis-sentinel"),
+            redis_headless: name("redis-headless"),
+            sentinel_headless: name("redis-sentinel-headless"),
+            redis_config: name("redis-config"),
+            sentinel_config: name("redis-sentinel-config"),
+        },
+        auth: if auth.and_then(|a| a.enabled).unwrap_or(true) {
+            Some(SecretRef {
+                name: auth
+                    .and_then(|a| a.secret_name.clone())
+                    .unwrap_or_else(|| "redis-auth".into()),
+                key: auth
+                    .and_then(|a| a.secret_key.clone())
+                    .unwrap_or_else(|| "password".into()),
+            })
+        } else {
+            None
+        },
+        redis: Redis {
+            replicas: eff.redis_replicas,
+            storage_size: redis
+                .and_then(|r| r.storage.as_ref())
+                .and_then(|s| s.size.clone())
+                .unwrap_or_else(|| "5Gi".into()),
+            storage_class_name: redis
+                .and_then(|r| r.storage.as_ref())
+                .and_then(|s| s.storage_class_name.clone()),
+            resources: resources(
+                redis.and_then(|r| r.resources.as_ref()),
+                &default_redis_resources(),
+            ),
+            min_replicas_to_write: eff.min_replicas_to_write,
+            min_replicas_max_lag: redis.and_then(|r| r.min_replicas_max_lag).unwrap_or(10),
+            termination_grace_period_seconds: redis
+                .and_then(|r| r.termination_grace_period_seconds)
+                .unwrap_or_else(|| default_redis_grace_seconds(eff.failover_timeout)),
+        },
+        persistence: Persistence {
+            rdb: persistence
+                .and_then(|p| p.rdb.clone())
+                .unwrap_or_else(default_rdb),
+            aof_fsync: if aof.and_then(|a| a.enabled).unwrap_or(true) {
+                Some(aof.and_then(|a| a.fsync).unwrap_or(Fsync::Everysec))
+            } else {
+                None
+            },
+        },
+        sentinel: Sentinel {
+            replicas: eff.sentinel_replicas,
+            quorum: sentinel
+                .and_then(|s| s.quorum)
+                .unwrap_or_else(|| quorum_for(eff.sentinel_replicas)),
+            down_after_milliseconds: eff.down_after_milliseconds,
+            failover_timeout: eff.failover_timeout,
+            parallel_syncs: sentinel.and_then(|s| s.parallel_syncs).unwrap_or(1),
+            resources: resources(
+                sentinel.and_then(|s| s.resources.as_ref()),
+                &default_sentinel_resources(),
+            ),
+        },
+        anti_affinity: spec.anti_affinity.unwrap_or(AntiAffinity::Preferred),
+        clients: spec
+            .clients
+            .iter()
+            .map(|c| Client {
+                kind: c.kind,
+                name: c.name.clone(),
+                container: c.container.clone(),
+            })
+            .collect(),
+        migration: spec.migration.as_ref().map(|m| Endpoint {
+            host: m.from.host.clone(),
+            port: m.from.port.unwrap_or(REDIS_PORT),
+        }),
+    }
+}
+
+impl Deployment {
+    /// `<service>.<namespace>.svc.<domain>`: the DNS domain of pods governed by `service`.
+    fn pod_domain(&self, service: &str) -> String {
+        format!("{service}.{}.svc.{}", self.namespace, self.cluster_domain)
+    }
+
+    /// DNS domain of every Redis pod (`<pod>.<this>`).
+    pub fn redis_pod_domain(&self) -> String {
+        self.pod_domain(&self.names.redis_headless)
+    }
+
+    /// DNS domain of every Sentinel pod (`<pod>.<this>`).
+    pub fn sentinel_pod_domain(&self) -> String {
+        self.pod_domain(&self.names.sentinel_headless)
+    }
+
+    /// Names of every Redis pod: the master's first, then the replicas in ordinal order.
+    pub fn redis_pod_names(&self) -> Vec<String> {
+        std::iter::once(format!("{}-0", self.names.redis_master))
+            .chain((0..self.redis.replicas).map(|i| format!("{}-{i}", self.names.redis_replica)))
+            .collect()
+    }
+
+    /// Names of every Sentinel pod in ordinal order.
+    pub fn sentinel_pod_names(&self) -> Vec<String> {
+        (0..self.sentinel.replicas)
+            .map(|i| format!("{}-{i}", self.names.sentinel))
+            .collect()
+    }
+
+    /// Fully qualified DNS names of every Redis pod.
+    pub fn redis_pod_hosts(&self) -> Vec<String> {
+        let domain = self.redis_pod_domain();
+        self.redis_pod_names()
+            .into_iter()
+            .map(|p| format!("{p}.{domain}"))
+            .collect()
+    }
+
+    /// Fully qualified DNS names of every Sentinel pod.
+    pub fn sentinel_pod_hosts(&self) -> Vec<String> {
+        let domain = self.sentinel_pod_domain();
+        self.sentinel_pod_names()
+            .into_iter()
+            .map(|p| format!("{p}.{domain}"))
+            .collect()
+    }
+}

@@ -1,0 +1,51 @@
+//! The minijinja templates of `templates/`, embedded at build time and looked up by name.
+//! Only config-file text is templated; Kubernetes objects are typed values (`render/`).
+
+use anyhow::{Context, Result, anyhow};
+use minijinja::syntax::SyntaxConfig;
+use minijinja::value::Serde;
+use minijinja::{Environment, UndefinedBehavior};
+use serde::Serialize;
+
+/// Every embedded template: (name, source).
+pub const TEMPLATES: &[(&str, &str)] = &[
+    ("redis.conf.j2", include_str!("../templates/redis.conf.j2")),
+    ("sentinel.conf.j2", include_str!("../templates/sentinel.conf.j2")),
+    ("lib.sh.j2", include_str!("../templates/lib.sh.j2")),
+    ("start-redis.sh.j2", include_str!("../templates/start-redis.sh.j2")),
+    ("prestop-redis.sh.j2", include_str!("../templates/prestop-redis.sh.j2")),
+    ("probe-redis.sh.j2", include_str!("../templates/probe-redis.sh.j2")),
+    ("start-sentinel.sh.j2", include_str!("../templates/start-sentinel.sh.j2")),
+    ("probe-sentinel.sh.j2", include_str!("../templates/probe-sentinel.sh.j2")),
+];
+
+fn environment() -> Result<Environment<'static>> {
+    let mut env = Environment::new();
+    env.set_undefined_behavior(UndefinedBehavior::Strict);
+    let syntax = SyntaxConfig::builder()
+        .keep_trailing_newline(true)
+        .trim_blocks(true)
+        .lstrip_blocks(true)
+        .build()
+        .context("bug: template syntax config")?;
+    env.set_syntax(syntax);
+    for (name, source) in TEMPLATES {
+        env.add_template(name, source)
+            .with_context(|| format!("bug: embedded template {name} does not parse"))?;
+    }
+    Ok(env)
+}
+
+/// Render the embedded template `name` with `context`.
+///
+/// A failure here is a bug in the tool (a template and its context disagree), never a
+/// problem with the user's profile: the profile was validated before rendering.
+pub fn render<C: Serialize>(name: &str, context: &C) -> Result<String> {
+    let env = environment()?;
+    let template = env
+        .get_template(name)
+        .map_err(|e| anyhow!("bug: no embedded template {name}: {e}"))?;
+    template
+        .render(Serde(context))
+        .map_err(|e| anyhow!("bug: template {name} failed to render: {e:#}"))
+}

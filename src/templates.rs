@@ -49,3 +49,22 @@ pub fn render<C: Serialize>(name: &str, context: &C) -> Result<String> {
         .render(Serde(context))
         .map_err(|e| anyhow!("bug: template {name} failed to render: {e:#}"))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_embedded_template_parses_and_is_found_by_name() {
+        let env = environment().expect("templates parse");
+        for (name, _) in TEMPLATES {
+            assert!(env.get_template(name).is_ok(), "{name} not found");
+        }
+    }
+
+    #[test]
+    fn a_missing_context_value_is_an_error_not_an_empty_string() {
+        let err = render("redis.conf.j2", &serde_json::json!({})).unwrap_err();
+        assert!(err.to_string().contains("bug: template redis.conf.j2"), "{err}");
+    }
+}

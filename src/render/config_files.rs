@@ -121,3 +121,83 @@ pub fn sentinel_files(dep: &Deployment) -> Result<Files> {
     files.sort_by_key(|(k, _)| *k);
     Ok(files)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::profile::spec::Profile;
+    use crate::resolve::resolve;
+
+    fn deployment(yaml: &str) -> Deployment {
+        let profile: Profile = serde_saphyr::from_str(yaml).expect("profile parses");
+        resolve(&profile, "test.yaml")
+    }
+
+    fn file<'a>(files: &'a Files, key: &str) -> &'a str {
+        &files.iter().find(|(k, _)| *k == key).expect("file present").1
+    }
+
+    #[test]
+    fn reference_profile_config_carries_its_timings_and_persistence() {
+        let dep = deployment(include_str!("../../profiles/welcomebot.yaml"));
+        let redis = redis_files(&dep).unwrap();
+        let conf = file(&redis, layout::REDIS_CONF);
+        for line in [
+            "save 900 1\n",
+            "save 300 10\n",
+            "save 60 10000\n",
+            "appendonly yes\n",
+            "appendfsync everysec\n",
+            "min-replicas-to-write 1\n",
+            "min-replicas-max-lag 10\n",
+        ] {
+            assert!(conf.contains(line), "redis.conf lacks {line:?}:\n{conf}");
+        }
+        assert!(!conf.contains("rename-command"), "CONFIG must stay enabled");
+
+        let sentinel = sentinel_files(&dep).unwrap();
+        let conf = file(&sentinel, layout::SENTINEL_CONF);
+        for line in [
+            "sentinel monitor welcomebot-master @MASTER_HOST@ 6379 2\n",
+            "sentinel down-after-milliseconds welcomebot-master 5000\n",
+            "sentinel failover-timeout welcomebot-master 10000\n",
+            "sentinel parallel-syncs welcomebot-master 1\n",
+            "sentinel resolve-hostnames yes\n",
+            "sentinel announce-hostnames yes\n",
+            "sentinel deny-scripts-reconfig yes\n",
+        ] {
+            assert!(conf.contains(line), "sentinel.conf lacks {line:?}:\n{conf}");
+        }
+        let lib = file(&sentinel, layout::LIB_SH);
+        assert!(lib.contains(
+            "SENTINEL_HOSTS='redis-sentinel-0.redis-sentinel-headless.welcomebot.svc.cluster.local \
+             redis-sentinel-1.redis-sentinel-headless.welcomebot.svc.cluster.local \
+             redis-sentinel-2.redis-sentinel-headless.welcomebot.svc.cluster.local'"
+        ));
+    }
+
+    #[test]
+    fn persistence_off_and_auth_off_render_as_such() {
+        let dep = deployment(
+            "apiVersion: redis-sentinel-gen/v1alpha1\nkind: RedisSentinel\n\
+             metadata: {name: x}\nspec:\n  masterName: m\n  auth: {enabled: false}\n\
+             \x20 persistence: {rdb: [], aof: {enabled: false}, acknowledgeDataLossOnRestart: true}\n",
+        );
+        let redis = redis_files(&dep).unwrap();
+        let conf = file(&redis, layout::REDIS_CONF);
+        assert!(conf.contains("save \"\"\n") && conf.contains("appendonly no\n"), "{conf}");
+        let start = file(&redis, layout::START_REDIS);
+        assert!(!start.contains("requirepass") && !start.contains("REDIS_PASSWORD"));
+    }
+
+    #[test]
+    fn files_are_sorted_by_key() {
+        let dep = deployment(include_str!("../../profiles/ha-5.yaml"));
+        for files in [redis_files(&dep).unwrap(), sentinel_files(&dep).unwrap()] {
+            let keys: Vec<_> = files.iter().map(|(k, _)| *k).collect();
+            let mut sorted = keys.clone();
+            sorted.sort();
+            assert_eq!(keys, sorted);
+        }
+    }
+}

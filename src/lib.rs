@@ -3,7 +3,13 @@
 //! The pipeline, one module per stage: `profile` (load) → `validate` → `resolve` → `render`
 //! → `emit`.
 
+pub mod cli;
+pub mod diagnostic;
+pub mod emit;
 pub mod profile;
+pub mod quantity;
 pub mod render;
 pub mod resolve;
+pub mod run;
 pub mod templates;
+pub mod validate;

@@ -1,3 +1,5 @@
+//! The `redis-sentinel-gen` binary. Everything is in the library (`run`) so tests can call it.
+
 fn main() {
-    println!("Hello, world!");
+    std::process::exit(redis_sentinel_gen::run::run(std::env::args_os()));
 }

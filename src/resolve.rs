@@ -58,6 +58,10 @@ pub struct Names {
     pub redis_config: String,
     /// ConfigMap with `sentinel.conf` and the Sentinel script.
     pub sentinel_config: String,
+    /// PodDisruptionBudget of every Redis pod.
+    pub redis_pdb: String,
+    /// PodDisruptionBudget of the Sentinel pods.
+    pub sentinel_pdb: String,
 }
 
 /// A key of an existing Secret.
@@ -163,9 +167,18 @@ fn default_sentinel_resources() -> ContainerResources {
 /// The default RDB snapshot points (Redis's own historical defaults).
 pub fn default_rdb() -> Vec<SavePoint> {
     vec![
-        SavePoint { seconds: 900, changes: 1 },
-        SavePoint { seconds: 300, changes: 10 },
-        SavePoint { seconds: 60, changes: 10000 },
+        SavePoint {
+            seconds: 900,
+            changes: 1,
+        },
+        SavePoint {
+            seconds: 300,
+            changes: 10,
+        },
+        SavePoint {
+            seconds: 60,
+            changes: 10000,
+        },
     ]
 }
 
@@ -237,6 +250,8 @@ pub fn resolve(profile: &Profile, source: &str) -> Deployment {
             sentinel_headless: name("redis-sentinel-headless"),
             redis_config: name("redis-config"),
             sentinel_config: name("redis-sentinel-config"),
+            redis_pdb: name("redis"),
+            sentinel_pdb: name("redis-sentinel"),
         },
         auth: if auth.and_then(|a| a.enabled).unwrap_or(true) {
             Some(SecretRef {

@@ -10,13 +10,31 @@ use serde::Serialize;
 /// Every embedded template: (name, source).
 pub const TEMPLATES: &[(&str, &str)] = &[
     ("redis.conf.j2", include_str!("../templates/redis.conf.j2")),
-    ("sentinel.conf.j2", include_str!("../templates/sentinel.conf.j2")),
+    (
+        "sentinel.conf.j2",
+        include_str!("../templates/sentinel.conf.j2"),
+    ),
     ("lib.sh.j2", include_str!("../templates/lib.sh.j2")),
-    ("start-redis.sh.j2", include_str!("../templates/start-redis.sh.j2")),
-    ("prestop-redis.sh.j2", include_str!("../templates/prestop-redis.sh.j2")),
-    ("probe-redis.sh.j2", include_str!("../templates/probe-redis.sh.j2")),
-    ("start-sentinel.sh.j2", include_str!("../templates/start-sentinel.sh.j2")),
-    ("probe-sentinel.sh.j2", include_str!("../templates/probe-sentinel.sh.j2")),
+    (
+        "start-redis.sh.j2",
+        include_str!("../templates/start-redis.sh.j2"),
+    ),
+    (
+        "prestop-redis.sh.j2",
+        include_str!("../templates/prestop-redis.sh.j2"),
+    ),
+    (
+        "probe-redis.sh.j2",
+        include_str!("../templates/probe-redis.sh.j2"),
+    ),
+    (
+        "start-sentinel.sh.j2",
+        include_str!("../templates/start-sentinel.sh.j2"),
+    ),
+    (
+        "probe-sentinel.sh.j2",
+        include_str!("../templates/probe-sentinel.sh.j2"),
+    ),
 ];
 
 fn environment() -> Result<Environment<'static>> {
@@ -65,6 +83,9 @@ mod tests {
     #[test]
     fn a_missing_context_value_is_an_error_not_an_empty_string() {
         let err = render("redis.conf.j2", &serde_json::json!({})).unwrap_err();
-        assert!(err.to_string().contains("bug: template redis.conf.j2"), "{err}");
+        assert!(
+            err.to_string().contains("bug: template redis.conf.j2"),
+            "{err}"
+        );
     }
 }

@@ -1,3 +1,7 @@
 //! The profile: spec types, loading with source positions, the embedded default, the schema.
 
+pub mod default;
+pub mod load;
+pub mod shape;
 pub mod spec;
+pub mod yaml;

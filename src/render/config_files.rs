@@ -100,10 +100,22 @@ pub fn redis_files(dep: &Deployment) -> Result<Files> {
     let ctx = ConfigContext::new(dep);
     let mut files = vec![
         (layout::LIB_SH, templates::render("lib.sh.j2", &ctx)?),
-        (layout::PRESTOP_REDIS, templates::render("prestop-redis.sh.j2", &ctx)?),
-        (layout::PROBE_REDIS, templates::render("probe-redis.sh.j2", &ctx)?),
-        (layout::REDIS_CONF, templates::render("redis.conf.j2", &ctx)?),
-        (layout::START_REDIS, templates::render("start-redis.sh.j2", &ctx)?),
+        (
+            layout::PRESTOP_REDIS,
+            templates::render("prestop-redis.sh.j2", &ctx)?,
+        ),
+        (
+            layout::PROBE_REDIS,
+            templates::render("probe-redis.sh.j2", &ctx)?,
+        ),
+        (
+            layout::REDIS_CONF,
+            templates::render("redis.conf.j2", &ctx)?,
+        ),
+        (
+            layout::START_REDIS,
+            templates::render("start-redis.sh.j2", &ctx)?,
+        ),
     ];
     files.sort_by_key(|(k, _)| *k);
     Ok(files)
@@ -114,9 +126,18 @@ pub fn sentinel_files(dep: &Deployment) -> Result<Files> {
     let ctx = ConfigContext::new(dep);
     let mut files = vec![
         (layout::LIB_SH, templates::render("lib.sh.j2", &ctx)?),
-        (layout::PROBE_SENTINEL, templates::render("probe-sentinel.sh.j2", &ctx)?),
-        (layout::SENTINEL_CONF, templates::render("sentinel.conf.j2", &ctx)?),
-        (layout::START_SENTINEL, templates::render("start-sentinel.sh.j2", &ctx)?),
+        (
+            layout::PROBE_SENTINEL,
+            templates::render("probe-sentinel.sh.j2", &ctx)?,
+        ),
+        (
+            layout::SENTINEL_CONF,
+            templates::render("sentinel.conf.j2", &ctx)?,
+        ),
+        (
+            layout::START_SENTINEL,
+            templates::render("start-sentinel.sh.j2", &ctx)?,
+        ),
     ];
     files.sort_by_key(|(k, _)| *k);
     Ok(files)
@@ -134,7 +155,11 @@ mod tests {
     }
 
     fn file<'a>(files: &'a Files, key: &str) -> &'a str {
-        &files.iter().find(|(k, _)| *k == key).expect("file present").1
+        &files
+            .iter()
+            .find(|(k, _)| *k == key)
+            .expect("file present")
+            .1
     }
 
     #[test]
@@ -185,7 +210,10 @@ mod tests {
         );
         let redis = redis_files(&dep).unwrap();
         let conf = file(&redis, layout::REDIS_CONF);
-        assert!(conf.contains("save \"\"\n") && conf.contains("appendonly no\n"), "{conf}");
+        assert!(
+            conf.contains("save \"\"\n") && conf.contains("appendonly no\n"),
+            "{conf}"
+        );
         let start = file(&redis, layout::START_REDIS);
         assert!(!start.contains("requirepass") && !start.contains("REDIS_PASSWORD"));
     }

@@ -1,0 +1,349 @@
+//! Loading: profile text → typed [`Profile`] plus a [`SourceMap`] from every field path to its
+//! line and column. Structural problems are all reported together, never just the first.
+
+use std::collections::BTreeMap;
+use std::path::Path;
+
+use serde_saphyr::MessageFormatter;
+
+use crate::diagnostic::{self, Finding, Severity};
+use crate::profile::default;
+use crate::profile::shape::{self, child_path};
+use crate::profile::spec::{API_VERSION, KIND, Profile};
+use crate::profile::yaml::{self, Node, NodeKind, ParseFailure, Pos};
+
+/// Profile text and the name it is shown under.
+#[derive(Debug, Clone)]
+pub struct Source {
+    pub name: String,
+    pub text: String,
+}
+
+impl Source {
+    /// Read a profile file. An unreadable file is a finding like any other, so that
+    /// `validate a.yaml missing.yaml` still checks `a.yaml`.
+    pub fn read(path: &Path) -> Result<Source, Box<Finding>> {
+        let name = path.display().to_string();
+        match std::fs::read_to_string(path) {
+            Ok(text) => Ok(Source { name, text }),
+            Err(e) => Err(Box::new(Finding::new(
+                Severity::Error,
+                &name,
+                format!("cannot read the profile: {e}"),
+            ))),
+        }
+    }
+
+    /// The reference profile built into the binary.
+    pub fn embedded_default() -> Source {
+        Source {
+            name: default::SOURCE_NAME.to_string(),
+            text: default::TEXT.to_string(),
+        }
+    }
+}
+
+/// Where each field of the profile is written. Paths look like `spec.sentinel.quorum` and
+/// `spec.clients[1].name`.
+#[derive(Debug, Clone, Default)]
+pub struct SourceMap {
+    file: String,
+    /// Position of each key (for list items: of the item).
+    keys: BTreeMap<String, Pos>,
+    /// Position of each scalar value.
+    values: BTreeMap<String, Pos>,
+}
+
+impl SourceMap {
+    /// A map of `document`, read from `file`.
+    pub fn of(file: &str, document: &Node) -> SourceMap {
+        let mut map = SourceMap {
+            file: file.to_string(),
+            ..SourceMap::default()
+        };
+        map.index(document, "");
+        map
+    }
+
+    fn index(&mut self, node: &Node, path: &str) {
+        match &node.kind {
+            NodeKind::Scalar { .. } => {
+                self.values.entry(path.to_string()).or_insert(node.pos);
+            }
+            NodeKind::Sequence(items) => {
+                for (i, item) in items.iter().enumerate() {
+                    let child = format!("{path}[{i}]");
+                    self.keys.insert(child.clone(), item.pos);
+                    self.index(item, &child);
+                }
+            }
+            NodeKind::Mapping(entries) => {
+                for entry in entries {
+                    let child = child_path(path, &entry.key);
+                    // The first occurrence wins: a duplicate key is reported at its own
+                    // position by the structural check.
+                    self.keys.entry(child.clone()).or_insert(entry.key_pos);
+                    self.index(&entry.value, &child);
+                }
+            }
+        }
+    }
+
+    /// Position of the key of `path`, if it is written.
+    pub fn key(&self, path: &str) -> Option<Pos> {
+        self.keys.get(path).copied()
+    }
+
+    /// Position of the scalar value of `path`, if it is written.
+    pub fn value(&self, path: &str) -> Option<Pos> {
+        self.values.get(path).copied()
+    }
+
+    /// Where a finding about `path` points: its value when it is a written scalar, else its
+    /// key, else (the field is absent, so a default is at fault) the nearest written parent.
+    pub fn locate(&self, path: &str) -> Pos {
+        let mut path = path;
+        loop {
+            if let Some(pos) = self.value(path).or_else(|| self.key(path)) {
+                return pos;
+            }
+            match path.rfind(['.', '[']) {
+                Some(cut) => path = &path[..cut],
+                None => return Pos::START,
+            }
+        }
+    }
+
+    /// An error about `path`, positioned.
+    pub fn error(&self, path: &str, message: impl Into<String>) -> Finding {
+        Finding::new(Severity::Error, &self.file, message)
+            .at(self.locate(path))
+            .field(path)
+    }
+
+    /// A warning about `path`, positioned.
+    pub fn warning(&self, path: &str, message: impl Into<String>) -> Finding {
+        Finding::new(Severity::Warning, &self.file, message)
+            .at(self.locate(path))
+            .field(path)
+    }
+}
+
+/// A profile that is structurally sound, with the positions of its fields.
+#[derive(Debug, Clone)]
+pub struct Loaded {
+    pub profile: Profile,
+    pub map: SourceMap,
+}
+
+/// Parse and structurally check `source`. On failure, every finding (all errors).
+pub fn load(source: &Source) -> Result<Loaded, Vec<Finding>> {
+    let document =
+        yaml::parse_document(&source.text).map_err(|f| vec![parse_failure(source, f)])?;
+    let map = SourceMap::of(&source.name, &document);
+    let NodeKind::Mapping(entries) = &document.kind else {
+        return Err(vec![
+            Finding::new(
+                Severity::Error,
+                &source.name,
+                format!("a profile is a mapping, found {}", document.describe()),
+            )
+            .at(document.pos)
+            .valid(format!(
+                "a mapping starting `apiVersion: {API_VERSION}` and `kind: {KIND}`"
+            )),
+        ]);
+    };
+
+    // Another kind of object (a Deployment, a kustomization) would otherwise drown in
+    // unknown-field findings; say what it is instead.
+    let identity: Vec<Finding> = [("apiVersion", API_VERSION), ("kind", KIND)]
+        .into_iter()
+        .filter_map(|(key, expected)| {
+            let entry = entries.iter().find(|e| e.key == key)?;
+            let NodeKind::Scalar { text, .. } = &entry.value.kind else {
+                return None;
+            };
+            (text != expected).then(|| {
+                map.error(
+                    key,
+                    format!("this is not a redis-sentinel-gen profile: wrong `{key}`"),
+                )
+                .found(text)
+                .valid(expected)
+            })
+        })
+        .collect();
+    if !identity.is_empty() {
+        return Err(identity);
+    }
+
+    let mut findings = shape::check(&document, &map);
+    diagnostic::sort(&mut findings);
+    if !findings.is_empty() {
+        return Err(findings);
+    }
+    match serde_saphyr::from_str::<Profile>(&source.text) {
+        Ok(profile) => Ok(Loaded { profile, map }),
+        // The structural check mirrors the spec types, so this is a gap in it; still report
+        // serde's own message at serde's own position rather than fail without a location.
+        Err(e) => {
+            let message = serde_saphyr::UserMessageFormatter.format_message(e.without_snippet());
+            let mut finding = Finding::new(
+                Severity::Error,
+                &source.name,
+                message.escape_debug().to_string(),
+            );
+            if let Some(location) = e.location() {
+                finding = finding.at(Pos {
+                    line: usize::try_from(location.line()).unwrap_or(1),
+                    column: usize::try_from(location.column()).unwrap_or(1),
+                });
+            }
+            Err(vec![finding])
+        }
+    }
+}
+
+fn parse_failure(source: &Source, failure: ParseFailure) -> Finding {
+    let error = |message: String| Finding::new(Severity::Error, &source.name, message);
+    match failure {
+        ParseFailure::Syntax { pos, message } => error(format!("not valid YAML: {message}"))
+            .at(pos)
+            .help("a profile is one YAML mapping; check the indentation and brackets here"),
+        ParseFailure::Empty => error("the profile is empty".into())
+            .at(Pos::START)
+            .valid(format!(
+                "a mapping starting `apiVersion: {API_VERSION}` and `kind: {KIND}`"
+            )),
+        ParseFailure::MultipleDocuments { pos } => {
+            error("a profile file holds exactly one YAML document; another starts here".into())
+                .at(pos)
+                .help("put each profile in its own file")
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn source(text: &str) -> Source {
+        Source {
+            name: "t.yaml".into(),
+            text: text.into(),
+        }
+    }
+
+    fn errors(text: &str) -> Vec<Finding> {
+        match load(&source(text)) {
+            Ok(_) => panic!("loaded:\n{text}"),
+            Err(findings) => findings,
+        }
+    }
+
+    const HEAD: &str = "apiVersion: redis-sentinel-gen/v1alpha1\nkind: RedisSentinel\n\
+                        metadata: {name: x}\n";
+
+    #[test]
+    fn the_embedded_default_loads_and_maps_positions() -> Result<(), String> {
+        let loaded = load(&Source::embedded_default()).map_err(|f| format!("{f:?}"))?;
+        assert_eq!(loaded.profile.metadata.name, "welcomebot");
+        let quorum = loaded
+            .map
+            .value("spec.sentinel.quorum")
+            .ok_or("no quorum")?;
+        assert!(
+            default::TEXT
+                .lines()
+                .nth(quorum.line - 1)
+                .is_some_and(|l| l.contains("quorum: 2"))
+        );
+        assert!(loaded.map.key("spec.clients[1].name").is_some());
+        // An absent field points at its nearest written parent.
+        assert_eq!(
+            loaded.map.locate("spec.sentinel.nothing"),
+            loaded.map.key("spec.sentinel").ok_or("no sentinel")?
+        );
+        Ok(())
+    }
+
+    #[test]
+    fn every_structural_problem_is_reported_at_once() {
+        let text = format!(
+            "{HEAD}spec:\n  masterName: m\n  sentinel:\n    quorom: 2\n    replicas: three\n  \
+             redis: {{replicas: \"2\"}}\n  persistence: {{aof: {{fsync: sometimes}}}}\n"
+        );
+        let findings = errors(&text);
+        let fields: Vec<_> = findings.iter().filter_map(|f| f.field.as_deref()).collect();
+        for expected in [
+            "spec.sentinel.quorom",
+            "spec.sentinel.replicas",
+            "spec.redis.replicas",
+            "spec.persistence.aof.fsync",
+        ] {
+            assert!(fields.contains(&expected), "{expected} not in {fields:?}");
+        }
+        let quorom = findings
+            .iter()
+            .find(|f| f.field.as_deref() == Some("spec.sentinel.quorom"));
+        assert_eq!(
+            quorom.and_then(|f| f.help.as_deref()),
+            Some("did you mean `quorum`?")
+        );
+        assert_eq!(quorom.and_then(|f| f.pos), Some(Pos { line: 7, column: 5 }));
+    }
+
+    #[test]
+    fn missing_fields_point_at_their_parent() {
+        let findings = errors(&format!(
+            "{HEAD}spec:\n  clients:\n    - {{kind: Deployment}}\n"
+        ));
+        let fields: Vec<_> = findings.iter().filter_map(|f| f.field.as_deref()).collect();
+        assert_eq!(
+            fields,
+            [
+                "spec.masterName",
+                "spec.clients[0].container",
+                "spec.clients[0].name"
+            ]
+        );
+        assert_eq!(findings[1].pos, Some(Pos { line: 6, column: 7 }));
+    }
+
+    #[test]
+    fn ranges_duplicates_and_yaml_1_1_booleans() {
+        let text = format!(
+            "{HEAD}spec:\n  masterName: m\n  development: yes\n  sentinel: {{quorum: -1}}\n  \
+             migration: {{from: {{host: h, port: 70000}}}}\n  masterName: n\n"
+        );
+        let findings = errors(&text);
+        let messages: Vec<_> = findings.iter().map(|f| f.message.as_str()).collect();
+        assert_eq!(
+            messages,
+            [
+                "expected true or false, found `yes`",
+                "`-1` is out of range",
+                "`70000` is out of range",
+                "duplicate field `masterName`",
+            ]
+        );
+    }
+
+    #[test]
+    fn metadata_accepts_unknown_keys() {
+        let text = "apiVersion: redis-sentinel-gen/v1alpha1\nkind: RedisSentinel\n\
+                    metadata: {name: x, uid: abc}\nspec: {masterName: m}\n";
+        assert!(load(&source(text)).is_ok());
+    }
+
+    #[test]
+    fn wrong_identity_and_wrong_shape() {
+        let findings = errors("apiVersion: apps/v1\nkind: Deployment\nspec: {}\n");
+        assert_eq!(findings.len(), 2);
+        assert_eq!(findings[0].field.as_deref(), Some("apiVersion"));
+        assert_eq!(findings[1].field.as_deref(), Some("kind"));
+        assert!(errors("- a\n- b\n")[0].message.contains("mapping"));
+        assert!(errors("")[0].message.contains("empty"));
+    }
+}

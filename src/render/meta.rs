@@ -1,0 +1,138 @@
+//! Names, labels, selectors and checksums shared by every Kubernetes object of a deployment.
+//!
+//! Two label sets matter and must not be confused:
+//! - the *role* selector (`app.kubernetes.io/name` + `app.kubernetes.io/instance`) matches every
+//!   pod of one role of this instance; Services, PodDisruptionBudgets and anti-affinity use it;
+//! - the *StatefulSet* selector adds `redis-sentinel-gen/statefulset`, so the master and replica
+//!   StatefulSets never claim each other's pods. A StatefulSet selector is immutable, so it is
+//!   built only from names, never from anything that could change between releases.
+
+use std::collections::BTreeMap;
+
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::{LabelSelector, ObjectMeta};
+use sha2::{Digest, Sha256};
+
+use crate::resolve::Deployment;
+
+/// Value of `app.kubernetes.io/managed-by`.
+pub const MANAGED_BY: &str = "redis-sentinel-gen";
+/// Value of `app.kubernetes.io/part-of`: Redis and Sentinel pods together form one
+/// Redis Sentinel deployment.
+pub const PART_OF: &str = "redis-sentinel";
+/// Label that tells the pods of one StatefulSet apart from the other pods of the same role.
+pub const STATEFULSET_LABEL: &str = "redis-sentinel-gen/statefulset";
+/// Pod template annotation holding [`config_checksum`] of the ConfigMap the pods mount.
+pub const CHECKSUM_ANNOTATION: &str = "checksum/config";
+
+/// The two kinds of pod. The component label names the role a pod has for its whole life:
+/// never `master` / `replica`, because a Redis pod's replication role changes at failover and
+/// a label that says `master` would then lie.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Role {
+    Redis,
+    Sentinel,
+}
+
+impl Role {
+    /// `app` label: the runbook and existing tooling select on `app=redis` / `app=redis-sentinel`.
+    pub fn app(self) -> &'static str {
+        match self {
+            Role::Redis => "redis",
+            Role::Sentinel => "redis-sentinel",
+        }
+    }
+
+    /// `app.kubernetes.io/component`.
+    pub fn component(self) -> &'static str {
+        match self {
+            Role::Redis => "redis",
+            Role::Sentinel => "sentinel",
+        }
+    }
+}
+
+fn string_map(pairs: &[(&str, &str)]) -> BTreeMap<String, String> {
+    pairs
+        .iter()
+        .map(|(k, v)| ((*k).to_string(), (*v).to_string()))
+        .collect()
+}
+
+/// Every label an object or pod of `role` carries.
+pub fn labels(dep: &Deployment, role: Role) -> BTreeMap<String, String> {
+    string_map(&[
+        ("app", role.app()),
+        ("app.kubernetes.io/name", role.app()),
+        ("app.kubernetes.io/instance", &dep.instance),
+        ("app.kubernetes.io/component", role.component()),
+        ("app.kubernetes.io/part-of", PART_OF),
+        ("app.kubernetes.io/managed-by", MANAGED_BY),
+    ])
+}
+
+/// Labels matching every pod of `role` in this instance (Services, PDBs, anti-affinity).
+pub fn role_selector_labels(dep: &Deployment, role: Role) -> BTreeMap<String, String> {
+    string_map(&[
+        ("app.kubernetes.io/name", role.app()),
+        ("app.kubernetes.io/instance", &dep.instance),
+    ])
+}
+
+/// [`role_selector_labels`] as a `LabelSelector`.
+pub fn role_selector(dep: &Deployment, role: Role) -> LabelSelector {
+    LabelSelector {
+        match_labels: Some(role_selector_labels(dep, role)),
+        ..Default::default()
+    }
+}
+
+/// Selector of the StatefulSet `statefulset`: the role selector plus the StatefulSet's name.
+pub fn statefulset_selector(dep: &Deployment, role: Role, statefulset: &str) -> LabelSelector {
+    let mut labels = role_selector_labels(dep, role);
+    labels.insert(STATEFULSET_LABEL.to_string(), statefulset.to_string());
+    LabelSelector {
+        match_labels: Some(labels),
+        ..Default::default()
+    }
+}
+
+/// Labels of the pods of the StatefulSet `statefulset`: a superset of its selector.
+pub fn pod_labels(dep: &Deployment, role: Role, statefulset: &str) -> BTreeMap<String, String> {
+    let mut labels = labels(dep, role);
+    labels.insert(STATEFULSET_LABEL.to_string(), statefulset.to_string());
+    labels
+}
+
+/// Metadata of a namespaced object of `role`.
+pub fn object_meta(dep: &Deployment, role: Role, name: &str) -> ObjectMeta {
+    ObjectMeta {
+        name: Some(name.to_string()),
+        namespace: Some(dep.namespace.clone()),
+        labels: Some(labels(dep, role)),
+        ..Default::default()
+    }
+}
+
+/// SHA-256 (lower-case hex) of a ConfigMap's `data`, taken over its JSON form (keys sorted,
+/// strings escaped by one fixed rule), so that anyone can recompute it from the rendered
+/// object. Any change to any file changes the pod template annotation and so rolls the pods.
+pub fn config_checksum(data: &BTreeMap<String, String>) -> anyhow::Result<String> {
+    let canonical = serde_json::to_vec(data)?;
+    let digest = Sha256::digest(&canonical);
+    Ok(digest.iter().map(|b| format!("{b:02x}")).collect())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn checksum_is_sha256_of_the_sorted_json_data() {
+        let data = string_map(&[("b", "2"), ("a", "1")]);
+        // sha256 of `{"a":"1","b":"2"}`, computed with `printf '%s' '{"a":"1","b":"2"}' | sha256sum`.
+        assert_eq!(
+            config_checksum(&data).unwrap(),
+            "21f76dfbfe6dfe21f762080ef484112cf2952974cef30741fd1931e1c6d92112"
+        );
+    }
+}

@@ -18,6 +18,8 @@ pub enum Command {
     Render(RenderArgs),
     /// Validate profiles: print every finding of every file; exit 1 if any has an error.
     Validate(ValidateArgs),
+    /// Print the profile's JSON Schema (draft-07) for editors and check-jsonschema.
+    Schema,
 }
 
 #[derive(Debug, Args)]

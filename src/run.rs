@@ -35,6 +35,10 @@ where
     match cli.command {
         Command::Render(args) => run_render(&args),
         Command::Validate(args) => run_validate(&args),
+        Command::Schema => {
+            print!("{}", crate::profile::schema::profile_schema_json());
+            EXIT_OK
+        }
     }
 }
 

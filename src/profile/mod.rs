@@ -2,6 +2,7 @@
 
 pub mod default;
 pub mod load;
+pub mod schema;
 pub mod shape;
 pub mod spec;
 pub mod yaml;

@@ -6,12 +6,12 @@ use serde_json::Value;
 
 use crate::diagnostic::{Finding, did_you_mean};
 use crate::profile::load::SourceMap;
-use crate::profile::spec::Profile;
+use crate::profile::schema::profile_schema;
 use crate::profile::yaml::{Entry, Node, NodeKind};
 
 /// Every structural finding in `document`, in no particular order.
 pub fn check(document: &Node, map: &SourceMap) -> Vec<Finding> {
-    let schema = schemars::schema_for!(Profile).to_value();
+    let schema = profile_schema();
     let mut walk = Walk {
         root: &schema,
         map,
@@ -28,15 +28,28 @@ struct Walk<'a> {
 }
 
 impl<'a> Walk<'a> {
-    /// `#/$defs/X` → the definition of X. schemars only emits local references.
-    fn resolve(&self, schema: &'a Value) -> &'a Value {
-        match schema.get("$ref").and_then(Value::as_str) {
-            Some(reference) => reference
-                .strip_prefix("#/")
-                .map(|pointer| format!("/{pointer}"))
-                .and_then(|pointer| self.root.pointer(&pointer))
-                .unwrap_or(schema),
-            None => schema,
+    /// `#/definitions/X` → the definition of X (schemars only emits local references), and
+    /// `allOf: [S]` → S: draft-07 ignores keywords beside `$ref`, so schemars wraps a
+    /// documented reference in a one-element `allOf`.
+    fn resolve(&self, mut schema: &'a Value) -> &'a Value {
+        loop {
+            if let Some(reference) = schema.get("$ref").and_then(Value::as_str) {
+                match reference
+                    .strip_prefix("#/")
+                    .and_then(|pointer| self.root.pointer(&format!("/{pointer}")))
+                {
+                    Some(target) => schema = target,
+                    None => return schema,
+                }
+            } else if let Some([only]) = schema
+                .get("allOf")
+                .and_then(Value::as_array)
+                .map(Vec::as_slice)
+            {
+                schema = only;
+            } else {
+                return schema;
+            }
         }
     }
 

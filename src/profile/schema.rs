@@ -1,0 +1,47 @@
+//! The profile's JSON Schema (draft-07, what yaml-language-server and check-jsonschema read).
+//! The structural check of `shape.rs` walks this same schema, so the editor and the tool can
+//! never disagree about which keys and types a profile may have.
+
+use schemars::generate::SchemaSettings;
+use serde_json::Value;
+
+use crate::profile::spec::Profile;
+
+/// The draft-07 schema of [`Profile`].
+pub fn profile_schema() -> Value {
+    SchemaSettings::draft07()
+        .into_generator()
+        .into_root_schema_for::<Profile>()
+        .to_value()
+}
+
+/// The schema as committed in `schema/redis-sentinel.schema.json`: pretty JSON, newline-ended.
+pub fn profile_schema_json() -> String {
+    let mut text = serde_json::to_string_pretty(&profile_schema())
+        .unwrap_or_else(|e| unreachable!("a JSON value always serializes: {e}"));
+    text.push('\n');
+    text
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn schema_is_draft_07_and_closed() {
+        let schema = profile_schema();
+        assert_eq!(schema["$schema"], "http://json-schema.org/draft-07/schema#");
+        assert_eq!(schema["additionalProperties"], false);
+        assert!(schema["definitions"]["Spec"].is_object(), "{schema:#}");
+    }
+
+    #[test]
+    fn committed_schema_is_up_to_date() {
+        let committed = include_str!("../../schema/redis-sentinel.schema.json");
+        assert!(
+            committed == profile_schema_json(),
+            "schema/redis-sentinel.schema.json is out of date; run \
+             `cargo run -- schema > schema/redis-sentinel.schema.json`"
+        );
+    }
+}

@@ -1,0 +1,142 @@
+//! Helpers shared by the integration tests: finding external tools (with the CI rule that a
+//! missing tool is a failure, not a skip), running the built binary, and reading the
+//! ConfigMaps back out of a rendered stream.
+//!
+//! Every test binary includes this with `mod support;` and uses only part of it.
+#![allow(dead_code)]
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use k8s_openapi::api::core::v1::ConfigMap;
+
+/// The repository root (where `Cargo.toml`, `profiles/` and `.venv/` live).
+pub fn repo_root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+/// True when running under CI (`CI=true`), where nothing may be skipped.
+pub fn in_ci() -> bool {
+    std::env::var("CI").is_ok_and(|v| v == "true")
+}
+
+/// Find the external tool `name` on `PATH` or in the repository's `.venv/bin`.
+///
+/// Absent tool: under CI the test fails (a skipped conformance check would pass silently);
+/// locally it prints a loud SKIPPED line and returns `None` so the caller can return early.
+pub fn require_tool(name: &str) -> Option<PathBuf> {
+    let venv_bin = repo_root().join(".venv").join("bin");
+    let path_dirs = std::env::var_os("PATH")
+        .map(|p| std::env::split_paths(&p).collect::<Vec<_>>())
+        .unwrap_or_default();
+    let found = path_dirs
+        .into_iter()
+        .chain(std::iter::once(venv_bin))
+        .map(|dir| dir.join(name))
+        .find(|candidate| is_executable(candidate));
+    if found.is_none() {
+        if in_ci() {
+            panic!("required tool {name} missing in CI");
+        }
+        eprintln!(
+            "\n!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!\n\
+             SKIPPED: {name} not installed (run ./scripts/test.sh to install it)\n\
+             !!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!\n"
+        );
+    }
+    found
+}
+
+fn is_executable(path: &Path) -> bool {
+    use std::os::unix::fs::PermissionsExt;
+    path.metadata()
+        .is_ok_and(|m| m.is_file() && m.permissions().mode() & 0o111 != 0)
+}
+
+/// Every profile shipped in `profiles/`, sorted by path.
+pub fn shipped_profiles() -> Vec<PathBuf> {
+    profiles_in(&repo_root().join("profiles"))
+}
+
+/// Every `*.yaml` in `dir`, sorted by path; an empty directory is a broken test setup.
+fn profiles_in(dir: &Path) -> Vec<PathBuf> {
+    let entries =
+        std::fs::read_dir(dir).unwrap_or_else(|e| panic!("cannot read {}: {e}", dir.display()));
+    let mut profiles: Vec<PathBuf> = entries
+        .map(|e| {
+            e.unwrap_or_else(|e| panic!("cannot list {}: {e}", dir.display()))
+                .path()
+        })
+        .filter(|p| p.extension().is_some_and(|ext| ext == "yaml"))
+        .collect();
+    profiles.sort();
+    assert!(!profiles.is_empty(), "no profiles in {}", dir.display());
+    profiles
+}
+
+/// Run the built binary's `render <path>` and return its stdout (`redis-sentinel.yaml`).
+pub fn render_profile(path: &Path) -> String {
+    let output = Command::new(env!("CARGO_BIN_EXE_redis-sentinel-gen"))
+        .arg("render")
+        .arg(path)
+        .output()
+        .unwrap_or_else(|e| panic!("cannot run redis-sentinel-gen: {e}"));
+    assert!(
+        output.status.success(),
+        "redis-sentinel-gen render {} failed ({}):\n{}",
+        path.display(),
+        output.status,
+        String::from_utf8_lossy(&output.stderr)
+    );
+    String::from_utf8(output.stdout).expect("rendered output is not UTF-8")
+}
+
+/// The files of every ConfigMap in a rendered YAML stream, as
+/// (ConfigMap name, key, content), in stream order and key order.
+pub fn configmap_files(rendered: &str) -> Vec<(String, String, String)> {
+    let docs: Vec<serde_json::Value> = serde_saphyr::from_multiple(rendered)
+        .unwrap_or_else(|e| panic!("rendered output is not a YAML stream: {e}"));
+    docs.into_iter()
+        .filter(|doc| doc.get("kind").and_then(|k| k.as_str()) == Some("ConfigMap"))
+        .flat_map(|doc| {
+            let cm: ConfigMap = serde_json::from_value(doc)
+                .unwrap_or_else(|e| panic!("rendered ConfigMap does not parse: {e}"));
+            let name = cm.metadata.name.unwrap_or_default();
+            cm.data
+                .unwrap_or_default()
+                .into_iter()
+                .map(move |(key, content)| (name.clone(), key, content))
+        })
+        .collect()
+}
+
+/// Every edge-case profile in `tests/profiles/`, sorted by path.
+pub fn edge_profiles() -> Vec<PathBuf> {
+    profiles_in(&repo_root().join("tests").join("profiles"))
+}
+
+/// Load, validate and resolve a profile file through the library, naming it by its path
+/// relative to the repository (as the generated header does). Panics on any error finding;
+/// warnings (a development profile) are allowed.
+pub fn resolve_profile(path: &Path) -> redis_sentinel_gen::resolve::Deployment {
+    use redis_sentinel_gen::profile::load::{self, Source};
+    let text = std::fs::read_to_string(path)
+        .unwrap_or_else(|e| panic!("cannot read {}: {e}", path.display()));
+    let name = path
+        .strip_prefix(repo_root())
+        .unwrap_or(path)
+        .to_string_lossy()
+        .into_owned();
+    let source = Source {
+        name: name.clone(),
+        text,
+    };
+    let loaded = load::load(&source)
+        .unwrap_or_else(|findings| panic!("{name} does not load: {findings:#?}"));
+    let errors: Vec<_> = redis_sentinel_gen::validate::validate(&loaded.profile, &loaded.map)
+        .into_iter()
+        .filter(|f| f.is_error())
+        .collect();
+    assert!(errors.is_empty(), "{name} is invalid: {errors:#?}");
+    redis_sentinel_gen::resolve::resolve(&loaded.profile, &name)
+}

@@ -1,6 +1,8 @@
 //! The minijinja templates of `templates/`, embedded at build time and looked up by name.
 //! Only config-file text is templated; Kubernetes objects are typed values (`render/`).
 
+use std::sync::OnceLock;
+
 use anyhow::{Context, Result, anyhow};
 use minijinja::syntax::SyntaxConfig;
 use minijinja::value::Serde;
@@ -59,7 +61,12 @@ fn environment() -> Result<Environment<'static>> {
 /// A failure here is a bug in the tool (a template and its context disagree), never a
 /// problem with the user's profile: the profile was validated before rendering.
 pub fn render<C: Serialize>(name: &str, context: &C) -> Result<String> {
-    let env = environment()?;
+    // Parsed once per process: a render uses every template, several of them twice.
+    static ENVIRONMENT: OnceLock<Result<Environment<'static>, String>> = OnceLock::new();
+    let env = ENVIRONMENT
+        .get_or_init(|| environment().map_err(|e| format!("{e:#}")))
+        .as_ref()
+        .map_err(|e| anyhow!("{e}"))?;
     let template = env
         .get_template(name)
         .map_err(|e| anyhow!("bug: no embedded template {name}: {e}"))?;

@@ -48,6 +48,15 @@ install_system_packages() {
 # address would answer any redis-cli call that forgot its -h, so it must not run.
 stop_packaged_services() {
     local unit
+    # On a developer's machine the packaged services may be theirs: leave them alone. The
+    # tests bind 127.0.0.10 and up, so a server on 127.0.0.1 only matters as a warning.
+    if [ "${CI:-}" != true ]; then
+        if command -v redis-cli >/dev/null 2>&1 &&
+            redis-cli -h 127.0.0.1 -p 6379 ping >/dev/null 2>&1; then
+            echo "note: a Redis answers on 127.0.0.1:6379; the tests do not use it" >&2
+        fi
+        return
+    fi
     for unit in redis-server redis-sentinel; do
         if [ -d /run/systemd/system ] && command -v systemctl >/dev/null 2>&1; then
             if systemctl is-active --quiet "$unit" || systemctl is-enabled --quiet "$unit" 2>/dev/null; then

@@ -13,7 +13,9 @@ use crate::templates;
 /// shell script: validation rejected anything that could inject.
 #[derive(Debug, Serialize)]
 pub struct ConfigContext {
-    /// Profile path, for the generated-file header.
+    /// Names the profile in the generated-file header: its `metadata.name`, not its path, so
+    /// the files (and the checksum that rolls the pods) do not depend on where or how the
+    /// profile path was typed.
     pub source: String,
     /// Sentinel master name.
     pub master_name: String,
@@ -44,6 +46,11 @@ pub struct ConfigContext {
     /// Seconds the master's preStop hook may wait for Sentinel to name a new master; leaves
     /// the rest of the termination grace period for Redis to save and exit.
     pub prestop_wait_seconds: u32,
+    /// Seconds of the grace period kept for Redis after the preStop hook.
+    pub shutdown_reserve_seconds: u32,
+    /// `shutdown-timeout`: the part of that reserve spent waiting for lagging replicas; the
+    /// rest is for the final save.
+    pub shutdown_timeout_seconds: u32,
     /// Mount points and file names (`render::layout`).
     pub config_dir: &'static str,
     pub run_dir: &'static str,
@@ -51,13 +58,17 @@ pub struct ConfigContext {
     pub lib_sh: &'static str,
 }
 
-/// Time Redis needs after the preStop hook to write its final snapshot and exit.
+/// Time Redis needs after the preStop hook to let replicas catch up, write its final
+/// snapshot and exit.
 pub const SHUTDOWN_RESERVE_SECONDS: u32 = 10;
+/// The part of [`SHUTDOWN_RESERVE_SECONDS`] Redis may wait for lagging replicas
+/// (`shutdown-timeout`); the rest is left for the final save.
+pub const SHUTDOWN_TIMEOUT_SECONDS: u32 = 5;
 
 impl ConfigContext {
     pub fn new(dep: &Deployment) -> Self {
         ConfigContext {
-            source: dep.source.clone(),
+            source: format!("profile `{}`", dep.instance),
             master_name: dep.master_name.clone(),
             redis_port: REDIS_PORT,
             sentinel_port: SENTINEL_PORT,
@@ -84,6 +95,8 @@ impl ConfigContext {
                 .termination_grace_period_seconds
                 .saturating_sub(SHUTDOWN_RESERVE_SECONDS)
                 .max(1),
+            shutdown_reserve_seconds: SHUTDOWN_RESERVE_SECONDS,
+            shutdown_timeout_seconds: SHUTDOWN_TIMEOUT_SECONDS,
             config_dir: layout::CONFIG_DIR,
             run_dir: layout::RUN_DIR,
             data_dir: layout::DATA_DIR,
@@ -216,6 +229,16 @@ mod tests {
         );
         let start = file(&redis, layout::START_REDIS);
         assert!(!start.contains("requirepass") && !start.contains("REDIS_PASSWORD"));
+    }
+
+    #[test]
+    fn config_files_do_not_depend_on_how_the_profile_path_was_typed() {
+        let profile: Profile =
+            serde_saphyr::from_str(include_str!("../../profiles/welcomebot.yaml")).unwrap();
+        let a = resolve(&profile, "profiles/welcomebot.yaml");
+        let b = resolve(&profile, "/home/ci/checkout/./profiles/welcomebot.yaml");
+        assert_eq!(redis_files(&a).unwrap(), redis_files(&b).unwrap());
+        assert_eq!(sentinel_files(&a).unwrap(), sentinel_files(&b).unwrap());
     }
 
     #[test]

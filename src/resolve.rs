@@ -98,6 +98,9 @@ pub struct Sentinel {
     pub failover_timeout: u32,
     pub parallel_syncs: u32,
     pub resources: ContainerResources,
+    /// Size of each Sentinel's state volume (its rewritten `sentinel.conf`).
+    pub storage_size: String,
+    pub storage_class_name: Option<String>,
 }
 
 /// Requests and limits, every value present.
@@ -306,6 +309,14 @@ pub fn resolve(profile: &Profile, source: &str) -> Deployment {
                 sentinel.and_then(|s| s.resources.as_ref()),
                 &default_sentinel_resources(),
             ),
+            // Sentinel writes kilobytes; 1Gi is the smallest volume many providers bill.
+            storage_size: sentinel
+                .and_then(|s| s.storage.as_ref())
+                .and_then(|s| s.size.clone())
+                .unwrap_or_else(|| "1Gi".into()),
+            storage_class_name: sentinel
+                .and_then(|s| s.storage.as_ref())
+                .and_then(|s| s.storage_class_name.clone()),
         },
         anti_affinity: spec.anti_affinity.unwrap_or(AntiAffinity::Preferred),
         clients: spec

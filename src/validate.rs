@@ -109,6 +109,11 @@ impl Check<'_> {
             "spec.redis.storage.storageClassName",
             storage.and_then(|s| s.storage_class_name.as_deref()),
         );
+        let storage = spec.sentinel.as_ref().and_then(|s| s.storage.as_ref());
+        self.dns_subdomain(
+            "spec.sentinel.storage.storageClassName",
+            storage.and_then(|s| s.storage_class_name.as_deref()),
+        );
         for (i, client) in spec.clients.iter().enumerate() {
             self.dns_subdomain(&format!("spec.clients[{i}].name"), Some(&client.name));
             self.dns_label(
@@ -408,6 +413,12 @@ impl Check<'_> {
             sentinel.and_then(|s| s.resources.as_ref()),
             |dep| dep.sentinel.resources.clone(),
         );
+        self.storage_size(
+            "spec.sentinel.storage.size",
+            sentinel
+                .and_then(|s| s.storage.as_ref())
+                .and_then(|s| s.size.as_deref()),
+        );
     }
 
     fn redis(&mut self) {
@@ -471,39 +482,33 @@ impl Check<'_> {
                 self.push(finding);
             }
         }
-        let size = redis
-            .and_then(|r| r.storage.as_ref())
-            .and_then(|s| s.size.as_deref());
-        if let Some(size) = size {
-            const PATH: &str = "spec.redis.storage.size";
-            match Quantity::parse(size) {
-                Ok(q) if q.value() > 0.0 => {}
-                Ok(_) => {
-                    let finding = self
-                        .map
-                        .error(PATH, "storage size must be positive")
-                        .found(size)
-                        .valid(QUANTITY_EXAMPLES);
-                    self.push(finding);
-                }
-                Err(e) => {
-                    let finding = self
-                        .map
-                        .error(
-                            PATH,
-                            format!("storage size is not a Kubernetes quantity: {e}"),
-                        )
-                        .found(size)
-                        .valid(QUANTITY_EXAMPLES);
-                    self.push(finding);
-                }
-            }
-        }
+        self.storage_size(
+            "spec.redis.storage.size",
+            redis
+                .and_then(|r| r.storage.as_ref())
+                .and_then(|s| s.size.as_deref()),
+        );
         self.resources(
             "spec.redis.resources",
             redis.and_then(|r| r.resources.as_ref()),
             |dep| dep.redis.resources.clone(),
         );
+    }
+
+    /// A PVC size: a positive Kubernetes quantity.
+    fn storage_size(&mut self, path: &str, size: Option<&str>) {
+        let Some(size) = size else { return };
+        let problem = match Quantity::parse(size) {
+            Ok(q) if q.value() > 0.0 => return,
+            Ok(_) => "storage size must be positive".to_string(),
+            Err(e) => format!("storage size is not a Kubernetes quantity: {e}"),
+        };
+        let finding = self
+            .map
+            .error(path, problem)
+            .found(size)
+            .valid(QUANTITY_EXAMPLES);
+        self.push(finding);
     }
 
     /// Every written amount is a quantity, and no request exceeds its limit (defaults
@@ -815,5 +820,15 @@ mod tests {
         assert_eq!(fields(&found), ["spec.redis.resources.limits.memory"]);
         let found = findings(|t| t.replace("size: 5Gi", "size: 5GB"));
         assert_eq!(fields(&found), ["spec.redis.storage.size"]);
+        let found =
+            findings(|t| t.replace("quorum: 2\n", "quorum: 2\n    storage: { size: \"0\" }\n"));
+        assert_eq!(fields(&found), ["spec.sentinel.storage.size"]);
+        let found = findings(|t| {
+            t.replace(
+                "quorum: 2\n",
+                "quorum: 2\n    storage: { storageClassName: Fast_SSD }\n",
+            )
+        });
+        assert_eq!(fields(&found), ["spec.sentinel.storage.storageClassName"]);
     }
 }

@@ -111,6 +111,10 @@ const EXPECTED: &[(&str, &[&str])] = &[
         ],
     ),
     (
+        "sentinel-storage-not-a-quantity",
+        &["spec.sentinel.storage.size", "5Gi, 5G or 5000M"],
+    ),
+    (
         "single-sentinel-without-development",
         &["spec.sentinel.replicas", "spec.development: true"],
     ),

@@ -436,19 +436,42 @@ fn check_invariants(dep: &Deployment, m: &Manifest) {
         &[sentinel_pods],
         26379,
     );
-    // Sentinel rewrites its config: the data directory is a writable emptyDir.
+    // Sentinel rewrites its config, and the current master and epoch in it must survive a
+    // restart of every pod: the data directory is a writable, retained PVC.
     let sentinel_pod = pod_spec(sentinel);
     let data = mount_of(&sentinel_pod.containers[0], "/data");
     assert_ne!(data.read_only, Some(true));
-    let data_volume = sentinel_pod
-        .volumes
-        .as_ref()
-        .and_then(|v| v.iter().find(|v| v.name == data.name))
-        .expect("Sentinel data volume");
     assert!(
-        data_volume.empty_dir.is_some(),
-        "Sentinel data is an emptyDir"
+        sentinel_pod
+            .volumes
+            .as_ref()
+            .is_none_or(|v| v.iter().all(|v| v.name != data.name)),
+        "Sentinel data must not be a pod volume (an emptyDir forgets the master)"
     );
+    let sentinel_spec = sentinel.spec.as_ref().expect("Sentinel StatefulSet spec");
+    let claims = sentinel_spec
+        .volume_claim_templates
+        .as_ref()
+        .expect("Sentinel has a volume claim template");
+    assert_eq!(claims.len(), 1);
+    assert_eq!(claims[0].metadata.name.as_deref(), Some(data.name.as_str()));
+    let claim = claims[0].spec.as_ref().expect("claim spec");
+    assert_eq!(claim.access_modes, Some(vec!["ReadWriteOnce".to_string()]));
+    assert_eq!(claim.storage_class_name, dep.sentinel.storage_class_name);
+    assert_eq!(
+        claim
+            .resources
+            .as_ref()
+            .and_then(|r| r.requests.as_ref())
+            .map(|r| &r["storage"].0),
+        Some(&dep.sentinel.storage_size)
+    );
+    let retention = sentinel_spec
+        .persistent_volume_claim_retention_policy
+        .as_ref()
+        .expect("Sentinel PVC retention policy");
+    assert_eq!(retention.when_deleted.as_deref(), Some("Retain"));
+    assert_eq!(retention.when_scaled.as_deref(), Some("Retain"));
 }
 
 fn mount_of<'a>(

@@ -137,7 +137,8 @@ pub struct RedisSpec {
 #[derive(Debug, Clone, Deserialize, Serialize, JsonSchema)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
 pub struct Storage {
-    /// Requested size, a Kubernetes quantity such as `5Gi`. Defaults to `5Gi`.
+    /// Requested size, a Kubernetes quantity such as `5Gi`. Defaults to `5Gi` for Redis and
+    /// `1Gi` for Sentinel.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub size: Option<String>,
     /// Storage class; the cluster default when absent.
@@ -245,6 +246,12 @@ pub struct SentinelSpec {
     /// CPU and memory of the Sentinel container.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub resources: Option<Resources>,
+    /// The state volume of every Sentinel: its rewritten `sentinel.conf` with the current
+    /// master and epoch, so that Sentinels restarted all at once do not fall back to the
+    /// initial master. Size defaults to `1Gi` (Sentinel needs kilobytes, but 1Gi is the
+    /// smallest volume many cloud providers bill anyway); storage class the cluster default.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub storage: Option<Storage>,
 }
 
 /// How strongly pods of one role are kept on different nodes.

@@ -4,13 +4,16 @@
 
 use std::collections::BTreeMap;
 
+use k8s_openapi::api::apps::v1::StatefulSetPersistentVolumeClaimRetentionPolicy;
 use k8s_openapi::api::core::v1::{
     Affinity, Capabilities, ConfigMapVolumeSource, EmptyDirVolumeSource, EnvVar, EnvVarSource,
-    ExecAction, ObjectFieldSelector, PodAffinityTerm, PodAntiAffinity, PodSecurityContext, Probe,
-    ResourceRequirements, SeccompProfile, SecretKeySelector, SecurityContext, Volume, VolumeMount,
-    WeightedPodAffinityTerm,
+    ExecAction, ObjectFieldSelector, PersistentVolumeClaim, PersistentVolumeClaimSpec,
+    PodAffinityTerm, PodAntiAffinity, PodSecurityContext, Probe, ResourceRequirements,
+    SeccompProfile, SecretKeySelector, SecurityContext, Volume, VolumeMount,
+    VolumeResourceRequirements, WeightedPodAffinityTerm,
 };
 use k8s_openapi::apimachinery::pkg::api::resource::Quantity;
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
 
 use crate::profile::spec::AntiAffinity;
 use crate::render::layout;
@@ -186,6 +189,45 @@ pub fn empty_dir_volume(name: &str) -> Volume {
         name: name.to_string(),
         empty_dir: Some(EmptyDirVolumeSource::default()),
         ..Default::default()
+    }
+}
+
+/// The `data` volume claim template of a StatefulSet of `role`: Redis data, or Sentinel's
+/// rewritten config (current master and epoch), both of which must survive the pod.
+pub fn data_claim(
+    dep: &Deployment,
+    role: Role,
+    size: &str,
+    storage_class_name: Option<&str>,
+) -> PersistentVolumeClaim {
+    PersistentVolumeClaim {
+        metadata: ObjectMeta {
+            name: Some(layout::VOLUME_DATA.to_string()),
+            labels: Some(meta::labels(dep, role)),
+            ..Default::default()
+        },
+        spec: Some(PersistentVolumeClaimSpec {
+            access_modes: Some(vec!["ReadWriteOnce".to_string()]),
+            storage_class_name: storage_class_name.map(str::to_string),
+            resources: Some(VolumeResourceRequirements {
+                requests: Some(BTreeMap::from([(
+                    "storage".to_string(),
+                    Quantity(size.to_string()),
+                )])),
+                ..Default::default()
+            }),
+            ..Default::default()
+        }),
+        ..Default::default()
+    }
+}
+
+/// Keep the claims when the StatefulSet is deleted or scaled down: the state outlives the
+/// StatefulSet, and deleting a PVC is the operator's decision.
+pub fn retain_claims() -> StatefulSetPersistentVolumeClaimRetentionPolicy {
+    StatefulSetPersistentVolumeClaimRetentionPolicy {
+        when_deleted: Some("Retain".to_string()),
+        when_scaled: Some("Retain".to_string()),
     }
 }
 

@@ -6,15 +6,11 @@
 use std::collections::BTreeMap;
 
 use anyhow::{Context, Result};
-use k8s_openapi::api::apps::v1::{
-    StatefulSet, StatefulSetPersistentVolumeClaimRetentionPolicy, StatefulSetSpec,
-};
+use k8s_openapi::api::apps::v1::{StatefulSet, StatefulSetSpec};
 use k8s_openapi::api::core::v1::{
-    ConfigMap, Container, ContainerPort, ExecAction, Lifecycle, LifecycleHandler,
-    PersistentVolumeClaim, PersistentVolumeClaimSpec, PodSpec, PodTemplateSpec,
-    VolumeResourceRequirements,
+    ConfigMap, Container, ContainerPort, ExecAction, Lifecycle, LifecycleHandler, PodSpec,
+    PodTemplateSpec,
 };
-use k8s_openapi::apimachinery::pkg::api::resource::Quantity;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
 
 use crate::render::meta::{self, Role};
@@ -83,13 +79,7 @@ fn statefulset(
             service_name: Some(dep.names.redis_headless.clone()),
             // Boot order is irrelevant: each pod discovers its role from the Sentinels.
             pod_management_policy: Some("Parallel".to_string()),
-            // The data outlives the StatefulSet; deleting a PVC is the operator's decision.
-            persistent_volume_claim_retention_policy: Some(
-                StatefulSetPersistentVolumeClaimRetentionPolicy {
-                    when_deleted: Some("Retain".to_string()),
-                    when_scaled: Some("Retain".to_string()),
-                },
-            ),
+            persistent_volume_claim_retention_policy: Some(pod::retain_claims()),
             selector: meta::statefulset_selector(dep, Role::Redis, name),
             template: PodTemplateSpec {
                 metadata: Some(ObjectMeta {
@@ -116,7 +106,12 @@ fn statefulset(
                     ..Default::default()
                 }),
             },
-            volume_claim_templates: Some(vec![data_claim(dep)]),
+            volume_claim_templates: Some(vec![pod::data_claim(
+                dep,
+                Role::Redis,
+                &dep.redis.storage_size,
+                dep.redis.storage_class_name.as_deref(),
+            )]),
             ..Default::default()
         }),
         ..Default::default()
@@ -175,30 +170,6 @@ fn container(dep: &Deployment) -> Container {
             PROBE_TIMEOUT_SECONDS,
             LIVENESS_FAILURES,
         )),
-        ..Default::default()
-    }
-}
-
-/// The data volume of one Redis pod.
-fn data_claim(dep: &Deployment) -> PersistentVolumeClaim {
-    PersistentVolumeClaim {
-        metadata: ObjectMeta {
-            name: Some(layout::VOLUME_DATA.to_string()),
-            labels: Some(meta::labels(dep, Role::Redis)),
-            ..Default::default()
-        },
-        spec: Some(PersistentVolumeClaimSpec {
-            access_modes: Some(vec!["ReadWriteOnce".to_string()]),
-            storage_class_name: dep.redis.storage_class_name.clone(),
-            resources: Some(VolumeResourceRequirements {
-                requests: Some(BTreeMap::from([(
-                    "storage".to_string(),
-                    Quantity(dep.redis.storage_size.clone()),
-                )])),
-                ..Default::default()
-            }),
-            ..Default::default()
-        }),
         ..Default::default()
     }
 }

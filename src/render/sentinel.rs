@@ -57,6 +57,7 @@ pub fn statefulset(dep: &Deployment, config_checksum: &str) -> Result<StatefulSe
             service_name: Some(dep.names.sentinel_headless.clone()),
             // Sentinels find each other and the master at start; none waits for another.
             pod_management_policy: Some("Parallel".to_string()),
+            persistent_volume_claim_retention_policy: Some(pod::retain_claims()),
             selector: meta::statefulset_selector(dep, Role::Sentinel, name),
             template: PodTemplateSpec {
                 metadata: Some(ObjectMeta {
@@ -75,12 +76,20 @@ pub fn statefulset(dep: &Deployment, config_checksum: &str) -> Result<StatefulSe
                     containers: vec![container(dep)],
                     volumes: Some(vec![
                         pod::config_volume(&dep.names.sentinel_config),
-                        pod::empty_dir_volume(layout::VOLUME_DATA),
                         pod::empty_dir_volume(layout::VOLUME_TMP),
                     ]),
                     ..Default::default()
                 }),
             },
+            // Sentinel's state (current master, epoch, known peers) must survive pod deletion
+            // and a cold start of every pod: a Sentinel that forgot it falls back to the
+            // initial master, whose stale data would then overwrite the newest by full resync.
+            volume_claim_templates: Some(vec![pod::data_claim(
+                dep,
+                Role::Sentinel,
+                &dep.sentinel.storage_size,
+                dep.sentinel.storage_class_name.as_deref(),
+            )]),
             ..Default::default()
         }),
         ..Default::default()
@@ -101,8 +110,9 @@ fn container(dep: &Deployment) -> Container {
         env: Some(pod::env(dep)),
         resources: Some(pod::resources(&dep.sentinel.resources)),
         security_context: Some(pod::container_security_context()),
-        // Sentinel rewrites its config file (temp file + rename), so the live copy lives on a
-        // writable emptyDir, never on the read-only ConfigMap or a `subPath` mount (DESIGN §4.3).
+        // Sentinel rewrites its config file (temp file + rename), so the live copy lives on the
+        // writable `data` volume, never on the read-only ConfigMap or a `subPath` mount
+        // (DESIGN §4.3).
         volume_mounts: Some(vec![
             pod::mount(layout::VOLUME_CONFIG, layout::CONFIG_DIR, true),
             pod::mount(layout::VOLUME_DATA, layout::DATA_DIR, false),

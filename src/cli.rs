@@ -6,20 +6,77 @@ use clap::{Args, Parser, Subcommand};
 
 /// Turn one typed profile into a validated Redis + Sentinel deployment for Kubernetes.
 #[derive(Debug, Parser)]
-#[command(name = "redis-sentinel-gen", version)]
+#[command(
+    name = "redis-sentinel-gen",
+    version,
+    after_help = "\
+Examples:
+  redis-sentinel-gen render                         # the embedded reference profile
+  redis-sentinel-gen render profiles/shop.yaml --out deploy/redis
+  redis-sentinel-gen validate profiles/*.yaml
+  kpt fn eval --exec redis-sentinel-gen --fn-config profile.yaml
+
+With no subcommand and a non-terminal stdin it runs as a KRM function (what kustomize's exec
+functions do: they pass no arguments). Installed or symlinked under the name `RedisSentinel` it
+is a legacy kustomize exec generator plugin (see `install-kustomize-plugin`)."
+)]
 pub struct Cli {
     #[command(subcommand)]
-    pub command: Command,
+    pub command: Option<Command>,
 }
 
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Validate a profile and print redis-sentinel.yaml (or write it with --out).
+    #[command(after_help = "\
+Examples:
+  redis-sentinel-gen render                            # embedded profile to stdout
+  redis-sentinel-gen render profiles/shop.yaml | kubectl apply -f -
+  redis-sentinel-gen render profiles/shop.yaml --out deploy/redis")]
     Render(RenderArgs),
     /// Validate profiles: print every finding of every file; exit 1 if any has an error.
+    #[command(after_help = "\
+Examples:
+  redis-sentinel-gen validate profiles/shop.yaml
+  redis-sentinel-gen validate profiles/*.yaml          # many files, one call")]
     Validate(ValidateArgs),
+    /// Check that rendered files on disk are up to date: render in memory, print a unified
+    /// diff and the command that fixes it, exit 1 when anything differs.
+    #[command(after_help = "\
+Examples:
+  redis-sentinel-gen check profiles/shop.yaml --out deploy/redis
+  # in CI or pre-commit: fails until `render profiles/shop.yaml --out deploy/redis` is re-run")]
+    Check(CheckArgs),
+    /// Run as a KRM function: read a ResourceList on stdin, take the profile from its
+    /// functionConfig, write the ResourceList with the generated objects to stdout.
+    #[command(after_help = "\
+Examples:
+  kpt fn eval --exec redis-sentinel-gen --fn-config profile.yaml
+  kpt fn eval --exec 'redis-sentinel-gen krm' --fn-config profile.yaml
+  redis-sentinel-gen krm < resource-list.yaml")]
+    Krm,
+    /// Install the legacy kustomize exec plugin: a symlink
+    /// DIR/kustomize/plugin/redis-sentinel-gen/v1alpha1/redissentinel/RedisSentinel to this
+    /// binary, for `kubectl kustomize --enable-alpha-plugins`.
+    #[command(after_help = "\
+Examples:
+  redis-sentinel-gen install-kustomize-plugin           # into $XDG_CONFIG_HOME or ~/.config
+  redis-sentinel-gen install-kustomize-plugin --dir /tmp/xdg
+  XDG_CONFIG_HOME=/tmp/xdg kubectl kustomize --enable-alpha-plugins overlay/")]
+    InstallKustomizePlugin(InstallPluginArgs),
     /// Print the profile's JSON Schema (draft-07) for editors and check-jsonschema.
+    #[command(after_help = "\
+Examples:
+  redis-sentinel-gen schema > schema/redis-sentinel.schema.json
+  check-jsonschema --schemafile schema/redis-sentinel.schema.json profiles/*.yaml")]
     Schema,
+    /// Print a shell completion script.
+    #[command(after_help = "\
+Examples:
+  redis-sentinel-gen completions bash > /etc/bash_completion.d/redis-sentinel-gen
+  redis-sentinel-gen completions zsh > \"${fpath[1]}/_redis-sentinel-gen\"
+  redis-sentinel-gen completions fish > ~/.config/fish/completions/redis-sentinel-gen.fish")]
+    Completions(CompletionsArgs),
 }
 
 #[derive(Debug, Args)]
@@ -38,4 +95,83 @@ pub struct ValidateArgs {
     /// Profiles to check.
     #[arg(required = true, value_name = "FILE")]
     pub files: Vec<PathBuf>,
+}
+
+#[derive(Debug, Args)]
+pub struct CheckArgs {
+    /// The profile the files were rendered from; the embedded reference profile when absent.
+    /// Name it exactly as it was named to `render`: the generated headers quote it.
+    pub profile: Option<PathBuf>,
+    /// The directory `render --out DIR` wrote.
+    #[arg(long, value_name = "DIR")]
+    pub out: PathBuf,
+}
+
+#[derive(Debug, Args)]
+pub struct InstallPluginArgs {
+    /// The XDG config directory kustomize searches ($XDG_CONFIG_HOME, else ~/.config).
+    #[arg(long, value_name = "XDG_CONFIG_HOME")]
+    pub dir: Option<PathBuf>,
+}
+
+#[derive(Debug, Args)]
+pub struct CompletionsArgs {
+    /// The shell to complete for.
+    pub shell: clap_complete::Shell,
+}
+
+#[cfg(test)]
+mod tests {
+    use clap::CommandFactory;
+
+    use super::*;
+
+    #[test]
+    fn the_command_line_is_consistent() {
+        Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn every_subcommand_has_examples() {
+        let cli = Cli::command();
+        for sub in cli.get_subcommands() {
+            let after = sub
+                .get_after_help()
+                .map(|h| h.to_string())
+                .unwrap_or_default();
+            assert!(
+                after.starts_with("Examples:\n") && after.contains("redis-sentinel-gen"),
+                "`{}` has no examples in --help",
+                sub.get_name()
+            );
+        }
+    }
+
+    #[test]
+    fn completions_cover_every_subcommand() {
+        for shell in [
+            clap_complete::Shell::Bash,
+            clap_complete::Shell::Zsh,
+            clap_complete::Shell::Fish,
+        ] {
+            let mut script = Vec::new();
+            clap_complete::generate(
+                shell,
+                &mut Cli::command(),
+                "redis-sentinel-gen",
+                &mut script,
+            );
+            let script = String::from_utf8_lossy(&script);
+            for sub in [
+                "render",
+                "validate",
+                "check",
+                "krm",
+                "install-kustomize-plugin",
+                "schema",
+            ] {
+                assert!(script.contains(sub), "{shell}: no `{sub}` in\n{script}");
+            }
+        }
+    }
 }

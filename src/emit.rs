@@ -1,4 +1,5 @@
-//! Emitting rendered files: the `--out DIR` tree, written atomically.
+//! Emitting rendered files: the `--out DIR` tree, written atomically, and the check of such a
+//! tree against what would be rendered now (the same file list, so the two cannot drift).
 
 use std::fs;
 use std::io::Write;
@@ -28,6 +29,49 @@ pub fn write_tree(dir: &Path, files: &[(&str, String)]) -> Result<()> {
             .with_context(|| format!("cannot move {} to {}", temp.display(), target.display()))?;
     }
     Ok(())
+}
+
+/// A file on disk that differs from what would be rendered now.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Stale {
+    /// Path relative to the output directory.
+    pub relative: String,
+    /// Unified diff from the file on disk to the rendered content (a missing file diffs from
+    /// nothing).
+    pub diff: String,
+}
+
+/// Compare every `(relative path, content)` with the file under `dir`, without writing
+/// anything. Returns the files that differ, in the order given.
+pub fn check_tree(dir: &Path, files: &[(&str, String)]) -> Result<Vec<Stale>> {
+    let mut stale = Vec::new();
+    for (relative, rendered) in files {
+        let path = dir.join(relative);
+        let on_disk = match fs::read_to_string(&path) {
+            Ok(text) => Some(text),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => None,
+            Err(e) => return Err(e).with_context(|| format!("cannot read {}", path.display())),
+        };
+        if on_disk.as_deref() == Some(rendered.as_str()) {
+            continue;
+        }
+        let shown = path.display().to_string();
+        let old_header = if on_disk.is_some() {
+            format!("a/{shown}")
+        } else {
+            "/dev/null".to_string()
+        };
+        let diff = similar::TextDiff::from_lines(on_disk.as_deref().unwrap_or(""), rendered)
+            .unified_diff()
+            .context_radius(3)
+            .header(&old_header, &format!("b/{shown}"))
+            .to_string();
+        stale.push(Stale {
+            relative: (*relative).to_string(),
+            diff,
+        });
+    }
+    Ok(stale)
 }
 
 /// Write `content` to a temporary file next to `dir/relative`; returns (temp, target).
@@ -73,6 +117,34 @@ mod tests {
             .filter(|e| e.file_name().to_string_lossy().ends_with(".tmp"))
             .collect();
         assert!(leftovers.is_empty(), "{leftovers:?}");
+        fs::remove_dir_all(&dir)?;
+        Ok(())
+    }
+
+    #[test]
+    fn check_reports_changed_and_missing_files_only() -> Result<()> {
+        let dir = std::env::temp_dir().join(format!("rsg-check-{}", std::process::id()));
+        let _ = fs::remove_dir_all(&dir);
+        write_tree(
+            &dir,
+            &[("same.yaml", "a\n".into()), ("old.yaml", "x\ny\n".into())],
+        )?;
+        let stale = check_tree(
+            &dir,
+            &[
+                ("same.yaml", "a\n".into()),
+                ("old.yaml", "x\nz\n".into()),
+                ("new.yaml", "n\n".into()),
+            ],
+        )?;
+        let names: Vec<_> = stale.iter().map(|s| s.relative.as_str()).collect();
+        assert_eq!(names, ["old.yaml", "new.yaml"]);
+        assert!(stale[0].diff.contains("-y\n+z\n"), "{}", stale[0].diff);
+        assert!(
+            stale[1].diff.starts_with("--- /dev/null\n"),
+            "{}",
+            stale[1].diff
+        );
         fs::remove_dir_all(&dir)?;
         Ok(())
     }

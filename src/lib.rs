@@ -6,6 +6,8 @@
 pub mod cli;
 pub mod diagnostic;
 pub mod emit;
+pub mod krm;
+pub mod kustomize;
 pub mod profile;
 pub mod quantity;
 pub mod render;

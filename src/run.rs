@@ -2,14 +2,16 @@
 //! stderr and the exit code of DESIGN §3.1.
 
 use std::ffi::OsString;
-use std::io::Write;
+use std::io::{IsTerminal, Read, Write};
+use std::path::Path;
 
-use clap::Parser;
+use clap::{CommandFactory, Parser};
 
-use crate::cli::{Cli, Command, RenderArgs, ValidateArgs};
+use crate::cli::{CheckArgs, Cli, Command, InstallPluginArgs, RenderArgs, ValidateArgs};
 use crate::diagnostic::{self, Finding};
 use crate::profile::load::{self, Loaded, Source};
-use crate::{emit, render, resolve, validate};
+use crate::resolve::Deployment;
+use crate::{emit, krm, kustomize, render, resolve, validate};
 
 /// The profile is valid and everything was written.
 pub const EXIT_OK: i32 = 0;
@@ -24,7 +26,16 @@ where
     I: IntoIterator<Item = T>,
     T: Into<OsString> + Clone,
 {
-    let cli = match Cli::try_parse_from(args) {
+    let args: Vec<OsString> = args.into_iter().map(Into::into).collect();
+    // kustomize runs a legacy exec plugin by its file name, with the config file as the only
+    // argument, so the name decides the mode before any argument parsing.
+    if args
+        .first()
+        .is_some_and(|argv0| kustomize::invoked_as_plugin(Path::new(argv0)))
+    {
+        return run_kustomize_plugin(&args[1..]);
+    }
+    let cli = match Cli::try_parse_from(&args) {
         Ok(cli) => cli,
         Err(e) => {
             // `--help` and `--version` come through here too, on stdout with exit code 0.
@@ -33,11 +44,32 @@ where
         }
     };
     match cli.command {
-        Command::Render(args) => run_render(&args),
-        Command::Validate(args) => run_validate(&args),
-        Command::Schema => {
-            print!("{}", crate::profile::schema::profile_schema_json());
-            EXIT_OK
+        Some(Command::Render(args)) => run_render(&args),
+        Some(Command::Validate(args)) => run_validate(&args),
+        Some(Command::Check(args)) => run_check(&args),
+        Some(Command::Krm) => run_krm(false),
+        Some(Command::InstallKustomizePlugin(args)) => run_install_plugin(&args),
+        Some(Command::Schema) => {
+            report(print_stdout(&crate::profile::schema::profile_schema_json()))
+        }
+        Some(Command::Completions(args)) => {
+            // Generated into memory first: clap_complete panics on a write error (a closed
+            // pipe), print_stdout reports it.
+            let mut script = Vec::new();
+            clap_complete::generate(
+                args.shell,
+                &mut Cli::command(),
+                "redis-sentinel-gen",
+                &mut script,
+            );
+            report(print_stdout(&String::from_utf8_lossy(&script)))
+        }
+        // kustomize's exec KRM functions and `kpt fn eval --exec` with a bare path pass no
+        // arguments; a person at a terminal gets the usage instead of a silent wait on stdin.
+        None if !std::io::stdin().is_terminal() => run_krm(true),
+        None => {
+            let _ = Cli::command().write_help(&mut std::io::stderr());
+            EXIT_USAGE
         }
     }
 }
@@ -59,52 +91,75 @@ fn print_findings(findings: &[Finding]) {
     }
 }
 
-fn run_render(args: &RenderArgs) -> i32 {
-    let source = match &args.profile {
-        Some(path) => match Source::read(path) {
-            Ok(source) => source,
-            Err(finding) => {
-                print_findings(&[*finding]);
-                return EXIT_INVALID;
-            }
-        },
-        None => Source::embedded_default(),
-    };
-    let (loaded, findings) = check(&source);
+/// The profile named on the command line, or the embedded default; unreadable is a finding.
+fn read_source(profile: Option<&Path>) -> Result<Source, i32> {
+    match profile {
+        Some(path) => Source::read(path).map_err(|finding| {
+            print_findings(&[*finding]);
+            EXIT_INVALID
+        }),
+        None => Ok(Source::embedded_default()),
+    }
+}
+
+/// Validate `source` (findings on stderr) and resolve it; `Err` carries the exit code.
+fn resolve_valid(source: &Source) -> Result<Deployment, i32> {
+    let (loaded, findings) = check(source);
     print_findings(&findings);
-    let loaded = match loaded {
-        Some(loaded) if !findings.iter().any(Finding::is_error) => loaded,
+    match loaded {
+        Some(loaded) if !findings.iter().any(Finding::is_error) => {
+            Ok(resolve::resolve(&loaded.profile, &source.name))
+        }
         _ => {
             eprintln!(
                 "error: {} is not a valid profile ({}); nothing rendered",
                 source.name,
                 diagnostic::tally(&findings)
             );
-            return EXIT_INVALID;
+            Err(EXIT_INVALID)
         }
-    };
-    let deployment = resolve::resolve(&loaded.profile, &source.name);
-    let yaml = match render::redis_sentinel_yaml(&deployment) {
-        Ok(yaml) => yaml,
-        Err(e) => {
-            eprintln!("error: {e:#}");
-            return EXIT_INVALID;
-        }
-    };
-    let written = match &args.out {
-        Some(dir) => emit::write_tree(dir, &[("redis-sentinel.yaml", yaml)]),
-        None => std::io::stdout()
-            .lock()
-            .write_all(yaml.as_bytes())
-            .map_err(|e| anyhow::anyhow!("cannot write to stdout: {e}")),
-    };
-    match written {
+    }
+}
+
+/// Every file of the `--out` tree, relative to it. `render --out` writes exactly these and
+/// `check` compares exactly these, so the two can never disagree about the tree.
+fn output_tree(dep: &Deployment) -> anyhow::Result<Vec<(&'static str, String)>> {
+    Ok(vec![(
+        krm::GENERATED_FILE,
+        render::redis_sentinel_yaml(dep)?,
+    )])
+}
+
+fn report(result: anyhow::Result<()>) -> i32 {
+    match result {
         Ok(()) => EXIT_OK,
         Err(e) => {
             eprintln!("error: {e:#}");
             EXIT_INVALID
         }
     }
+}
+
+fn print_stdout(text: &str) -> anyhow::Result<()> {
+    std::io::stdout()
+        .lock()
+        .write_all(text.as_bytes())
+        .map_err(|e| anyhow::anyhow!("cannot write to stdout: {e}"))
+}
+
+fn run_render(args: &RenderArgs) -> i32 {
+    let source = match read_source(args.profile.as_deref()) {
+        Ok(source) => source,
+        Err(code) => return code,
+    };
+    let dep = match resolve_valid(&source) {
+        Ok(dep) => dep,
+        Err(code) => return code,
+    };
+    report(match &args.out {
+        Some(dir) => output_tree(&dep).and_then(|files| emit::write_tree(dir, &files)),
+        None => render::redis_sentinel_yaml(&dep).and_then(|yaml| print_stdout(&yaml)),
+    })
 }
 
 fn run_validate(args: &ValidateArgs) -> i32 {
@@ -132,5 +187,120 @@ fn run_validate(args: &ValidateArgs) -> i32 {
         EXIT_OK
     } else {
         EXIT_INVALID
+    }
+}
+
+fn run_check(args: &CheckArgs) -> i32 {
+    let source = match read_source(args.profile.as_deref()) {
+        Ok(source) => source,
+        Err(code) => return code,
+    };
+    let dep = match resolve_valid(&source) {
+        Ok(dep) => dep,
+        Err(code) => return code,
+    };
+    let stale = match output_tree(&dep).and_then(|files| emit::check_tree(&args.out, &files)) {
+        Ok(stale) => stale,
+        Err(e) => return report(Err(e)),
+    };
+    if stale.is_empty() {
+        return EXIT_OK;
+    }
+    let diffs: String = stale.iter().map(|file| file.diff.as_str()).collect();
+    if let Err(e) = print_stdout(&diffs) {
+        return report(Err(e));
+    }
+    let mut fix = vec!["redis-sentinel-gen".to_string(), "render".to_string()];
+    if let Some(profile) = &args.profile {
+        fix.push(shell_word(&profile.display().to_string()));
+    }
+    fix.push("--out".to_string());
+    fix.push(shell_word(&args.out.display().to_string()));
+    let names: Vec<&str> = stale.iter().map(|s| s.relative.as_str()).collect();
+    eprintln!(
+        "error: rendered output in {} is out of date with {} ({})\n  fix: {}",
+        args.out.display(),
+        source.name,
+        names.join(", "),
+        fix.join(" ")
+    );
+    EXIT_INVALID
+}
+
+/// `word` as one shell word: as is when it holds only characters no shell treats specially,
+/// else single-quoted, so the printed fix command can be pasted.
+fn shell_word(word: &str) -> String {
+    let plain = !word.is_empty()
+        && word
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || "/._-+=:,@".contains(c));
+    if plain {
+        word.to_string()
+    } else {
+        format!("'{}'", word.replace('\'', r"'\''"))
+    }
+}
+
+/// `bare`: started with no subcommand. Then empty stdin (`</dev/null`, a CI step without
+/// input) is a usage error rather than a malformed ResourceList: nobody meant to call a KRM
+/// function.
+fn run_krm(bare: bool) -> i32 {
+    let mut input = String::new();
+    if let Err(e) = std::io::stdin().read_to_string(&mut input) {
+        eprintln!("error: cannot read the ResourceList from stdin: {e}");
+        return EXIT_INVALID;
+    }
+    if bare && input.trim().is_empty() {
+        let _ = Cli::command().write_help(&mut std::io::stderr());
+        return EXIT_USAGE;
+    }
+    let outcome = krm::process(&input);
+    print_findings(&outcome.findings);
+    if let Some(problem) = &outcome.problem {
+        eprintln!("error: {problem}");
+    }
+    let printed = outcome.output.as_deref().map_or(Ok(()), print_stdout);
+    if let Err(e) = printed {
+        return report(Err(e));
+    }
+    if outcome.failed() {
+        EXIT_INVALID
+    } else {
+        EXIT_OK
+    }
+}
+
+fn run_kustomize_plugin(args: &[OsString]) -> i32 {
+    let [config] = args else {
+        eprintln!(
+            "error: as the kustomize plugin RedisSentinel this program takes exactly one \
+             argument, the generator config file (kustomize passes it)"
+        );
+        return EXIT_USAGE;
+    };
+    let source = match kustomize::plugin_source(Path::new(config)) {
+        Ok(source) => source,
+        Err(finding) => {
+            print_findings(&[*finding]);
+            return EXIT_INVALID;
+        }
+    };
+    let dep = match resolve_valid(&source) {
+        Ok(dep) => dep,
+        Err(code) => return code,
+    };
+    report(render::redis_sentinel_yaml(&dep).and_then(|yaml| print_stdout(&yaml)))
+}
+
+fn run_install_plugin(args: &InstallPluginArgs) -> i32 {
+    match kustomize::install_plugin(args.dir.as_deref()) {
+        Ok(link) => {
+            eprintln!(
+                "installed: {} -> this binary\n  use: kubectl kustomize --enable-alpha-plugins DIR",
+                link.display()
+            );
+            EXIT_OK
+        }
+        Err(e) => report(Err(e)),
     }
 }

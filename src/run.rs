@@ -92,6 +92,12 @@ fn print_findings(findings: &[Finding]) {
 }
 
 /// The profile named on the command line, or the embedded default; unreadable is a finding.
+/// The profile at `profile` (or the embedded default), read, validated and resolved; the
+/// exit code when it cannot be, with the findings already printed.
+fn read_valid(profile: Option<&Path>) -> Result<Deployment, i32> {
+    resolve_valid(&read_source(profile)?)
+}
+
 fn read_source(profile: Option<&Path>) -> Result<Source, i32> {
     match profile {
         Some(path) => Source::read(path).map_err(|finding| {
@@ -148,11 +154,7 @@ fn print_stdout(text: &str) -> anyhow::Result<()> {
 }
 
 fn run_render(args: &RenderArgs) -> i32 {
-    let source = match read_source(args.profile.as_deref()) {
-        Ok(source) => source,
-        Err(code) => return code,
-    };
-    let dep = match resolve_valid(&source) {
+    let dep = match read_valid(args.profile.as_deref()) {
         Ok(dep) => dep,
         Err(code) => return code,
     };
@@ -191,11 +193,7 @@ fn run_validate(args: &ValidateArgs) -> i32 {
 }
 
 fn run_check(args: &CheckArgs) -> i32 {
-    let source = match read_source(args.profile.as_deref()) {
-        Ok(source) => source,
-        Err(code) => return code,
-    };
-    let dep = match resolve_valid(&source) {
+    let dep = match read_valid(args.profile.as_deref()) {
         Ok(dep) => dep,
         Err(code) => return code,
     };
@@ -220,7 +218,7 @@ fn run_check(args: &CheckArgs) -> i32 {
     eprintln!(
         "error: rendered output in {} is out of date with {} ({})\n  fix: {}",
         args.out.display(),
-        source.name,
+        dep.source,
         names.join(", "),
         fix.join(" ")
     );

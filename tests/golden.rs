@@ -127,6 +127,21 @@ impl Object {
     }
 }
 
+/// `fn $method(&self, name) -> &$ty`: the object of kind `$variant` named `name`.
+macro_rules! named {
+    ($method:ident, $variant:ident, $ty:ty) => {
+        fn $method(&self, name: &str) -> &$ty {
+            self.objects
+                .iter()
+                .find_map(|o| match o {
+                    Object::$variant(x) if x.metadata.name.as_deref() == Some(name) => Some(x),
+                    _ => None,
+                })
+                .unwrap_or_else(|| panic!(concat!("no ", stringify!($variant), " {}"), name))
+        }
+    };
+}
+
 struct Manifest {
     header: String,
     objects: Vec<Object>,
@@ -162,47 +177,10 @@ impl Manifest {
         serialize::stream(&self.header, &docs)
     }
 
-    fn config_map(&self, name: &str) -> &ConfigMap {
-        self.objects
-            .iter()
-            .find_map(|o| match o {
-                Object::ConfigMap(c) if c.metadata.name.as_deref() == Some(name) => Some(c),
-                _ => None,
-            })
-            .unwrap_or_else(|| panic!("no ConfigMap {name}"))
-    }
-
-    fn service(&self, name: &str) -> &Service {
-        self.objects
-            .iter()
-            .find_map(|o| match o {
-                Object::Service(s) if s.metadata.name.as_deref() == Some(name) => Some(s),
-                _ => None,
-            })
-            .unwrap_or_else(|| panic!("no Service {name}"))
-    }
-
-    fn stateful_set(&self, name: &str) -> &StatefulSet {
-        self.objects
-            .iter()
-            .find_map(|o| match o {
-                Object::StatefulSet(s) if s.metadata.name.as_deref() == Some(name) => Some(s),
-                _ => None,
-            })
-            .unwrap_or_else(|| panic!("no StatefulSet {name}"))
-    }
-
-    fn budget(&self, name: &str) -> &PodDisruptionBudget {
-        self.objects
-            .iter()
-            .find_map(|o| match o {
-                Object::PodDisruptionBudget(p) if p.metadata.name.as_deref() == Some(name) => {
-                    Some(p)
-                }
-                _ => None,
-            })
-            .unwrap_or_else(|| panic!("no PodDisruptionBudget {name}"))
-    }
+    named!(config_map, ConfigMap, ConfigMap);
+    named!(service, Service, Service);
+    named!(stateful_set, StatefulSet, StatefulSet);
+    named!(budget, PodDisruptionBudget, PodDisruptionBudget);
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -110,49 +110,39 @@ pub type Files = Vec<(&'static str, String)>;
 
 /// Files of the Redis ConfigMap.
 pub fn redis_files(dep: &Deployment) -> Result<Files> {
-    let ctx = ConfigContext::new(dep);
-    let mut files = vec![
-        (layout::LIB_SH, templates::render("lib.sh.j2", &ctx)?),
-        (
-            layout::PRESTOP_REDIS,
-            templates::render("prestop-redis.sh.j2", &ctx)?,
-        ),
-        (
-            layout::PROBE_REDIS,
-            templates::render("probe-redis.sh.j2", &ctx)?,
-        ),
-        (
-            layout::REDIS_CONF,
-            templates::render("redis.conf.j2", &ctx)?,
-        ),
-        (
-            layout::START_REDIS,
-            templates::render("start-redis.sh.j2", &ctx)?,
-        ),
-    ];
-    files.sort_by_key(|(k, _)| *k);
-    Ok(files)
+    render_files(
+        dep,
+        &[
+            (layout::LIB_SH, "lib.sh.j2"),
+            (layout::PRESTOP_REDIS, "prestop-redis.sh.j2"),
+            (layout::PROBE_REDIS, "probe-redis.sh.j2"),
+            (layout::REDIS_CONF, "redis.conf.j2"),
+            (layout::START_REDIS, "start-redis.sh.j2"),
+        ],
+    )
 }
 
 /// Files of the Sentinel ConfigMap.
 pub fn sentinel_files(dep: &Deployment) -> Result<Files> {
+    render_files(
+        dep,
+        &[
+            (layout::LIB_SH, "lib.sh.j2"),
+            (layout::PROBE_SENTINEL, "probe-sentinel.sh.j2"),
+            (layout::SENTINEL_CONF, "sentinel.conf.j2"),
+            (layout::START_SENTINEL, "start-sentinel.sh.j2"),
+        ],
+    )
+}
+
+/// Render each (ConfigMap key, template) with one context, sorted by key.
+fn render_files(dep: &Deployment, entries: &[(&'static str, &str)]) -> Result<Files> {
     let ctx = ConfigContext::new(dep);
-    let mut files = vec![
-        (layout::LIB_SH, templates::render("lib.sh.j2", &ctx)?),
-        (
-            layout::PROBE_SENTINEL,
-            templates::render("probe-sentinel.sh.j2", &ctx)?,
-        ),
-        (
-            layout::SENTINEL_CONF,
-            templates::render("sentinel.conf.j2", &ctx)?,
-        ),
-        (
-            layout::START_SENTINEL,
-            templates::render("start-sentinel.sh.j2", &ctx)?,
-        ),
-    ];
-    files.sort_by_key(|(k, _)| *k);
+    let mut files = entries
+        .iter()
+        .map(|(key, template)| Ok((*key, templates::render(template, &ctx)?)))
+        .collect::<Result<Files>>()?;
+    files.sort_by_key(|(key, _)| *key);
     Ok(files)
 }
 

@@ -4,18 +4,24 @@
 
 use std::collections::BTreeMap;
 
-use k8s_openapi::api::apps::v1::StatefulSetPersistentVolumeClaimRetentionPolicy;
+use anyhow::{Context, Result};
+
+use k8s_openapi::api::apps::v1::{
+    StatefulSet, StatefulSetPersistentVolumeClaimRetentionPolicy, StatefulSetSpec,
+};
 use k8s_openapi::api::core::v1::{
-    Affinity, Capabilities, ConfigMapVolumeSource, EmptyDirVolumeSource, EnvVar, EnvVarSource,
-    ExecAction, ObjectFieldSelector, PersistentVolumeClaim, PersistentVolumeClaimSpec,
-    PodAffinityTerm, PodAntiAffinity, PodSecurityContext, Probe, ResourceRequirements,
-    SeccompProfile, SecretKeySelector, SecurityContext, Volume, VolumeMount,
-    VolumeResourceRequirements, WeightedPodAffinityTerm,
+    Affinity, Capabilities, ConfigMap, ConfigMapVolumeSource, Container, ContainerPort,
+    EmptyDirVolumeSource, EnvVar, EnvVarSource, ExecAction, ObjectFieldSelector,
+    PersistentVolumeClaim, PersistentVolumeClaimSpec, PodAffinityTerm, PodAntiAffinity,
+    PodSecurityContext, PodSpec, PodTemplateSpec, Probe, ResourceRequirements, SeccompProfile,
+    SecretKeySelector, SecurityContext, Volume, VolumeMount, VolumeResourceRequirements,
+    WeightedPodAffinityTerm,
 };
 use k8s_openapi::apimachinery::pkg::api::resource::Quantity;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
 
 use crate::profile::spec::AntiAffinity;
+use crate::render::config_files::Files;
 use crate::render::layout;
 use crate::render::meta::{self, Role};
 use crate::resolve::{self, ContainerResources, Deployment};
@@ -82,7 +88,7 @@ fn secret_env(name: &str, secret: &resolve::SecretRef) -> EnvVar {
 /// Env of every Redis and Sentinel container: the pod's own name (its DNS identity) and IP,
 /// and with auth on the password, twice: `REDISCLI_AUTH` makes `kubectl exec … redis-cli`
 /// authenticate without the password appearing on a command line.
-pub fn env(dep: &Deployment) -> Vec<EnvVar> {
+fn env(dep: &Deployment) -> Vec<EnvVar> {
     let mut env = vec![
         field_env(layout::ENV_POD_NAME, "metadata.name"),
         field_env(layout::ENV_POD_IP, "status.podIP"),
@@ -96,7 +102,7 @@ pub fn env(dep: &Deployment) -> Vec<EnvVar> {
 
 /// Requests and limits, both always set: a pod without limits can starve its node, one
 /// without requests is evicted first under pressure.
-pub fn resources(r: &ContainerResources) -> ResourceRequirements {
+fn resources(r: &ContainerResources) -> ResourceRequirements {
     let amounts = |cpu: &str, memory: &str| {
         BTreeMap::from([
             ("cpu".to_string(), Quantity(cpu.to_string())),
@@ -112,7 +118,7 @@ pub fn resources(r: &ContainerResources) -> ResourceRequirements {
 
 /// Container hardening: nothing is writable outside the mounted volumes, no capability, no
 /// way to gain privileges.
-pub fn container_security_context() -> SecurityContext {
+fn container_security_context() -> SecurityContext {
     SecurityContext {
         allow_privilege_escalation: Some(false),
         read_only_root_filesystem: Some(true),
@@ -126,7 +132,7 @@ pub fn container_security_context() -> SecurityContext {
 
 /// Pod hardening: the `redis` user of the official images, volumes group-owned by its group.
 /// `OnRootMismatch` avoids a recursive chown of a large data volume at every start.
-pub fn pod_security_context() -> PodSecurityContext {
+fn pod_security_context() -> PodSecurityContext {
     PodSecurityContext {
         run_as_non_root: Some(true),
         run_as_user: Some(resolve::REDIS_UID),
@@ -143,7 +149,7 @@ pub fn pod_security_context() -> PodSecurityContext {
 
 /// Keep pods of one role (all Redis pods, master and replicas alike; or all Sentinels) on
 /// different nodes, so that losing a node loses at most one of them.
-pub fn anti_affinity(dep: &Deployment, role: Role) -> Affinity {
+fn anti_affinity(dep: &Deployment, role: Role) -> Affinity {
     let term = PodAffinityTerm {
         label_selector: Some(meta::role_selector(dep, role)),
         topology_key: HOSTNAME_TOPOLOGY_KEY.to_string(),
@@ -224,7 +230,7 @@ pub fn data_claim(
 
 /// Keep the claims when the StatefulSet is deleted or scaled down: the state outlives the
 /// StatefulSet, and deleting a PVC is the operator's decision.
-pub fn retain_claims() -> StatefulSetPersistentVolumeClaimRetentionPolicy {
+fn retain_claims() -> StatefulSetPersistentVolumeClaimRetentionPolicy {
     StatefulSetPersistentVolumeClaimRetentionPolicy {
         when_deleted: Some("Retain".to_string()),
         when_scaled: Some("Retain".to_string()),
@@ -244,6 +250,113 @@ pub fn mount(volume: &str, path: &str, read_only: bool) -> VolumeMount {
 
 /// Pod template annotations: the checksum of the mounted ConfigMap, so that a config change
 /// changes the pod template and rolls the pods.
-pub fn template_annotations(checksum: &str) -> BTreeMap<String, String> {
+fn template_annotations(checksum: &str) -> BTreeMap<String, String> {
     BTreeMap::from([(meta::CHECKSUM_ANNOTATION.to_string(), checksum.to_string())])
+}
+
+/// A ConfigMap holding the config files of `role`.
+pub fn config_map(dep: &Deployment, role: Role, name: &str, files: Files) -> ConfigMap {
+    ConfigMap {
+        metadata: meta::object_meta(dep, role, name),
+        data: Some(
+            files
+                .into_iter()
+                .map(|(key, content)| (key.to_string(), content))
+                .collect(),
+        ),
+        ..Default::default()
+    }
+}
+
+/// What is the same in every container: the image, the start script as command, one named
+/// port, the env every script relies on, resources and the hardened security context. The
+/// caller adds its mounts, probes and hooks.
+pub fn container(
+    dep: &Deployment,
+    name: &str,
+    start_script: &str,
+    port: u16,
+    resources: &ContainerResources,
+) -> Container {
+    Container {
+        name: name.to_string(),
+        image: Some(dep.image.clone()),
+        image_pull_policy: Some("IfNotPresent".to_string()),
+        command: Some(script_command(start_script, &[])),
+        ports: Some(vec![ContainerPort {
+            name: Some(name.to_string()),
+            container_port: i32::from(port),
+            ..Default::default()
+        }]),
+        env: Some(env(dep)),
+        resources: Some(self::resources(resources)),
+        security_context: Some(container_security_context()),
+        ..Default::default()
+    }
+}
+
+/// What differs between the StatefulSets of this deployment.
+pub struct StatefulSetParts<'a> {
+    pub role: Role,
+    pub name: &'a str,
+    pub replicas: u32,
+    /// The headless Service that gives each pod its stable DNS name.
+    pub service_name: &'a str,
+    /// Checksum of the mounted ConfigMap (see [`template_annotations`]).
+    pub config_checksum: &'a str,
+    pub termination_grace_period_seconds: i64,
+    pub container: Container,
+    pub volumes: Vec<Volume>,
+    pub data_claim: PersistentVolumeClaim,
+}
+
+/// A StatefulSet of this deployment. Shared by every role: pods start in parallel (each finds
+/// its role or the master at boot, none waits for another), claims are retained, the pod is
+/// hardened, spread by anti-affinity, and rolled by the config checksum.
+pub fn statefulset(dep: &Deployment, parts: StatefulSetParts<'_>) -> Result<StatefulSet> {
+    let StatefulSetParts {
+        role,
+        name,
+        replicas,
+        service_name,
+        config_checksum,
+        termination_grace_period_seconds,
+        container,
+        volumes,
+        data_claim,
+    } = parts;
+    let replicas = i32::try_from(replicas)
+        .with_context(|| format!("bug: {name} has {replicas} replicas after validation"))?;
+    Ok(StatefulSet {
+        metadata: meta::object_meta(dep, role, name),
+        spec: Some(StatefulSetSpec {
+            replicas: Some(replicas),
+            service_name: Some(service_name.to_string()),
+            pod_management_policy: Some("Parallel".to_string()),
+            persistent_volume_claim_retention_policy: Some(retain_claims()),
+            selector: meta::statefulset_selector(dep, role, name),
+            template: PodTemplateSpec {
+                metadata: Some(ObjectMeta {
+                    labels: Some(meta::pod_labels(dep, role, name)),
+                    annotations: Some(template_annotations(config_checksum)),
+                    ..Default::default()
+                }),
+                spec: Some(PodSpec {
+                    automount_service_account_token: Some(false),
+                    // Service links would put `REDIS_PORT=tcp://…` style variables into the
+                    // container, clashing with the names Redis tooling reads.
+                    enable_service_links: Some(false),
+                    security_context: Some(pod_security_context()),
+                    termination_grace_period_seconds: Some(termination_grace_period_seconds),
+                    affinity: Some(anti_affinity(dep, role)),
+                    containers: vec![container],
+                    volumes: Some(volumes),
+                    ..Default::default()
+                }),
+            },
+            volume_claim_templates: Some(vec![data_claim]),
+            ..Default::default()
+        }),
+        ..Default::default()
+    })
 }

@@ -3,17 +3,11 @@
 //! each pod's replication role at boot by asking the Sentinels; the split only makes
 //! `redis-master-0` the initial master.
 
-use std::collections::BTreeMap;
+use anyhow::Result;
+use k8s_openapi::api::apps::v1::StatefulSet;
+use k8s_openapi::api::core::v1::{ConfigMap, Container, ExecAction, Lifecycle, LifecycleHandler};
 
-use anyhow::{Context, Result};
-use k8s_openapi::api::apps::v1::{StatefulSet, StatefulSetSpec};
-use k8s_openapi::api::core::v1::{
-    ConfigMap, Container, ContainerPort, ExecAction, Lifecycle, LifecycleHandler, PodSpec,
-    PodTemplateSpec,
-};
-use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
-
-use crate::render::meta::{self, Role};
+use crate::render::meta::Role;
 use crate::render::{config_files, layout, pod};
 use crate::resolve::{Deployment, REDIS_PORT};
 
@@ -36,15 +30,13 @@ const PROBE_TIMEOUT_SECONDS: i32 = 5;
 
 /// The Redis ConfigMap: `redis.conf` and the Redis scripts.
 pub fn config_map(dep: &Deployment) -> Result<ConfigMap> {
-    let data: BTreeMap<String, String> = config_files::redis_files(dep)?
-        .into_iter()
-        .map(|(key, content)| (key.to_string(), content))
-        .collect();
-    Ok(ConfigMap {
-        metadata: meta::object_meta(dep, Role::Redis, &dep.names.redis_config),
-        data: Some(data),
-        ..Default::default()
-    })
+    let files = config_files::redis_files(dep)?;
+    Ok(pod::config_map(
+        dep,
+        Role::Redis,
+        &dep.names.redis_config,
+        files,
+    ))
 }
 
 /// `redis-master`: one pod, the master when no Sentinel knows better (first boot).
@@ -54,84 +46,51 @@ pub fn master_statefulset(dep: &Deployment, config_checksum: &str) -> Result<Sta
 
 /// `redis-replica`: the read replicas and failover candidates.
 pub fn replica_statefulset(dep: &Deployment, config_checksum: &str) -> Result<StatefulSet> {
-    let replicas = i32::try_from(dep.redis.replicas).with_context(|| {
-        format!(
-            "bug: redis.replicas {} passed validation",
-            dep.redis.replicas
-        )
-    })?;
-    statefulset(dep, &dep.names.redis_replica, replicas, config_checksum)
+    statefulset(
+        dep,
+        &dep.names.redis_replica,
+        dep.redis.replicas,
+        config_checksum,
+    )
 }
 
 fn statefulset(
     dep: &Deployment,
     name: &str,
-    replicas: i32,
+    replicas: u32,
     config_checksum: &str,
 ) -> Result<StatefulSet> {
-    let grace = dep.redis.termination_grace_period_seconds;
-    Ok(StatefulSet {
-        metadata: meta::object_meta(dep, Role::Redis, name),
-        spec: Some(StatefulSetSpec {
-            replicas: Some(replicas),
+    pod::statefulset(
+        dep,
+        pod::StatefulSetParts {
+            role: Role::Redis,
+            name,
+            replicas,
             // Both StatefulSets share one headless Service: every Redis pod is
             // `<pod>.<redis headless>`, the name it announces and Sentinel tracks.
-            service_name: Some(dep.names.redis_headless.clone()),
-            // Boot order is irrelevant: each pod discovers its role from the Sentinels.
-            pod_management_policy: Some("Parallel".to_string()),
-            persistent_volume_claim_retention_policy: Some(pod::retain_claims()),
-            selector: meta::statefulset_selector(dep, Role::Redis, name),
-            template: PodTemplateSpec {
-                metadata: Some(ObjectMeta {
-                    labels: Some(meta::pod_labels(dep, Role::Redis, name)),
-                    annotations: Some(pod::template_annotations(config_checksum)),
-                    ..Default::default()
-                }),
-                spec: Some(PodSpec {
-                    automount_service_account_token: Some(false),
-                    // Service links would put `REDIS_PORT=tcp://…` style variables into the
-                    // container, clashing with the names Redis tooling reads.
-                    enable_service_links: Some(false),
-                    security_context: Some(pod::pod_security_context()),
-                    // The preStop failover may wait for Sentinel; the grace period covers it
-                    // plus the final save.
-                    termination_grace_period_seconds: Some(i64::from(grace)),
-                    affinity: Some(pod::anti_affinity(dep, Role::Redis)),
-                    containers: vec![container(dep)],
-                    volumes: Some(vec![
-                        pod::config_volume(&dep.names.redis_config),
-                        pod::empty_dir_volume(layout::VOLUME_RUN),
-                        pod::empty_dir_volume(layout::VOLUME_TMP),
-                    ]),
-                    ..Default::default()
-                }),
-            },
-            volume_claim_templates: Some(vec![pod::data_claim(
+            service_name: &dep.names.redis_headless,
+            config_checksum,
+            // The preStop failover may wait for Sentinel; the grace period covers it plus the
+            // final save.
+            termination_grace_period_seconds: i64::from(dep.redis.termination_grace_period_seconds),
+            container: container(dep),
+            volumes: vec![
+                pod::config_volume(&dep.names.redis_config),
+                pod::empty_dir_volume(layout::VOLUME_RUN),
+                pod::empty_dir_volume(layout::VOLUME_TMP),
+            ],
+            data_claim: pod::data_claim(
                 dep,
                 Role::Redis,
                 &dep.redis.storage_size,
                 dep.redis.storage_class_name.as_deref(),
-            )]),
-            ..Default::default()
-        }),
-        ..Default::default()
-    })
+            ),
+        },
+    )
 }
 
 fn container(dep: &Deployment) -> Container {
     Container {
-        name: CONTAINER.to_string(),
-        image: Some(dep.image.clone()),
-        image_pull_policy: Some("IfNotPresent".to_string()),
-        command: Some(pod::script_command(layout::START_REDIS, &[])),
-        ports: Some(vec![ContainerPort {
-            name: Some(CONTAINER.to_string()),
-            container_port: i32::from(REDIS_PORT),
-            ..Default::default()
-        }]),
-        env: Some(pod::env(dep)),
-        resources: Some(pod::resources(&dep.redis.resources)),
-        security_context: Some(pod::container_security_context()),
         volume_mounts: Some(vec![
             pod::mount(layout::VOLUME_CONFIG, layout::CONFIG_DIR, true),
             pod::mount(layout::VOLUME_RUN, layout::RUN_DIR, false),
@@ -170,6 +129,12 @@ fn container(dep: &Deployment) -> Container {
             PROBE_TIMEOUT_SECONDS,
             LIVENESS_FAILURES,
         )),
-        ..Default::default()
+        ..pod::container(
+            dep,
+            CONTAINER,
+            layout::START_REDIS,
+            REDIS_PORT,
+            &dep.redis.resources,
+        )
     }
 }

@@ -53,7 +53,6 @@ pub struct ConfigContext {
     pub shutdown_timeout_seconds: u32,
     /// Mount points and file names (`render::layout`).
     pub config_dir: &'static str,
-    pub run_dir: &'static str,
     pub data_dir: &'static str,
     pub lib_sh: &'static str,
 }
@@ -98,7 +97,6 @@ impl ConfigContext {
             shutdown_reserve_seconds: SHUTDOWN_RESERVE_SECONDS,
             shutdown_timeout_seconds: SHUTDOWN_TIMEOUT_SECONDS,
             config_dir: layout::CONFIG_DIR,
-            run_dir: layout::RUN_DIR,
             data_dir: layout::DATA_DIR,
             lib_sh: layout::LIB_SH,
         }

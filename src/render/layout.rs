@@ -4,10 +4,9 @@
 
 /// ConfigMap volume (read-only) holding config templates and scripts, in every pod.
 pub const CONFIG_DIR: &str = "/config";
-/// Writable emptyDir where the start script assembles the live config file. Sentinel and
-/// `CONFIG REWRITE` rewrite it (temp file + rename), so it is never the ConfigMap itself.
-pub const RUN_DIR: &str = "/run/redis";
-/// Redis data (PVC) or Sentinel state (emptyDir).
+/// The data volume (a PVC): Redis's RDB/AOF and live `redis.conf`, or Sentinel's live
+/// `sentinel.conf`. The live config files are rewritten in place by Redis (`CONFIG REWRITE`)
+/// and Sentinel (temp file + rename), so they are never on the ConfigMap.
 pub const DATA_DIR: &str = "/data";
 /// Scratch space; the root filesystem is read-only.
 pub const TMP_DIR: &str = "/tmp";
@@ -31,7 +30,6 @@ pub const PROBE_SENTINEL: &str = "probe-sentinel.sh";
 
 /// Volume names.
 pub const VOLUME_CONFIG: &str = "config";
-pub const VOLUME_RUN: &str = "run";
 pub const VOLUME_DATA: &str = "data";
 pub const VOLUME_TMP: &str = "tmp";
 

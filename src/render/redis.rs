@@ -76,7 +76,6 @@ fn statefulset(
             container: container(dep),
             volumes: vec![
                 pod::config_volume(&dep.names.redis_config),
-                pod::empty_dir_volume(layout::VOLUME_RUN),
                 pod::empty_dir_volume(layout::VOLUME_TMP),
             ],
             data_claim: pod::data_claim(
@@ -93,7 +92,6 @@ fn container(dep: &Deployment) -> Container {
     Container {
         volume_mounts: Some(vec![
             pod::mount(layout::VOLUME_CONFIG, layout::CONFIG_DIR, true),
-            pod::mount(layout::VOLUME_RUN, layout::RUN_DIR, false),
             pod::mount(layout::VOLUME_DATA, layout::DATA_DIR, false),
             pod::mount(layout::VOLUME_TMP, layout::TMP_DIR, false),
         ]),

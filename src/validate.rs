@@ -38,6 +38,7 @@ pub fn validate(profile: &Profile, map: &SourceMap) -> Vec<Finding> {
     check.names();
     check.master_name();
     check.image();
+    check.auth();
     check.sentinel();
     check.redis();
     check.persistence();
@@ -274,6 +275,17 @@ impl Check<'_> {
                     ));
                 self.push(finding);
             }
+            Some((_, minor, patch)) if minor == u64::MAX || patch == u64::MAX => {
+                let finding = self
+                    .map
+                    .warning(PATH, "the image tag names a Redis line, not a release")
+                    .found(image)
+                    .help(format!(
+                        "pin the patch release, e.g. `redis:7.2.5-alpine`: a node may hold an \
+                         old image of this line, and it must be {minimum}"
+                    ));
+                self.push(finding);
+            }
             Some(_) => {}
             None if digest.is_some() => {
                 let finding = self
@@ -297,6 +309,24 @@ impl Check<'_> {
                     ));
                 self.push(finding);
             }
+        }
+    }
+
+    /// Auth off is allowed (a development cluster, a network policy doing the job) but never
+    /// silent: without it any pod that reaches the ports can `CONFIG SET` Redis or
+    /// `SENTINEL REMOVE` the master.
+    fn auth(&mut self) {
+        let enabled = self.profile.spec.auth.as_ref().and_then(|a| a.enabled);
+        if enabled == Some(false) && self.profile.spec.development != Some(true) {
+            let finding = self
+                .map
+                .warning("spec.auth.enabled", "authentication is off")
+                .found("false")
+                .help(
+                    "any pod that can reach ports 6379 and 26379 can reconfigure Redis and \
+                     Sentinel; keep auth on outside development",
+                );
+            self.push(finding);
         }
     }
 
@@ -776,6 +806,11 @@ mod tests {
         assert!(!findings(image("redis:latest"))[0].is_error());
         assert!(!findings(image("redis"))[0].is_error());
         assert!(!findings(image("redis@sha256:0f97c1c9"))[0].is_error());
+        for moving in ["redis:7.0", "redis:7"] {
+            let found = findings(image(moving));
+            assert_eq!(fields(&found), ["spec.image"], "{moving}");
+            assert!(!found[0].is_error(), "{moving}");
+        }
     }
 
     #[test]

@@ -7,6 +7,7 @@ use std::process::{Command, Output};
 /// What each bad profile's stderr must name, so that a snapshot accepted without reading
 /// cannot hide a message about the wrong field. Every file in `tests/bad/` needs a row.
 const EXPECTED: &[(&str, &[&str])] = &[
+    ("alias-bomb", &["more than 100000 values", ":7:"]),
     (
         "down-after-too-short",
         &["spec.sentinel.downAfterMilliseconds"],

@@ -221,6 +221,17 @@ fn parse_failure(source: &Source, failure: ParseFailure) -> Finding {
                 .at(pos)
                 .help("put each profile in its own file")
         }
+        ParseFailure::TooLarge { bytes } => error(format!(
+            "the profile is {bytes} bytes, more than any profile needs"
+        ))
+        .at(Pos::START)
+        .valid(format!("a file of at most {} bytes", yaml::MAX_BYTES)),
+        ParseFailure::TooManyNodes { pos } => error(format!(
+            "aliases expand the profile to more than {} values here",
+            yaml::MAX_NODES
+        ))
+        .at(pos)
+        .help("a profile needs a few hundred values; write them out instead of nesting aliases"),
     }
 }
 

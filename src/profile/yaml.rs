@@ -60,13 +60,33 @@ pub enum ParseFailure {
     Empty,
     /// More than one document; `pos` is where the second begins.
     MultipleDocuments { pos: Pos },
+    /// Larger than [`MAX_BYTES`]: no profile is, and parsing it would only cost time.
+    TooLarge { bytes: usize },
+    /// More than [`MAX_NODES`] values once aliases are expanded ("billion laughs"); `pos` is
+    /// the alias that went over.
+    TooManyNodes { pos: Pos },
 }
+
+/// The largest profile file read. A real profile is a few kilobytes.
+pub const MAX_BYTES: usize = 1024 * 1024;
+/// The most values (scalars, lists, mappings) a profile may hold after alias expansion. A
+/// real profile has a few hundred; aliases must not turn a small file into gigabytes.
+pub const MAX_NODES: usize = 100_000;
 
 impl Node {
     /// True for `~`, `null`, `Null`, `NULL` and an empty plain value.
     pub fn is_null(&self) -> bool {
         matches!(&self.kind, NodeKind::Scalar { text, plain: true }
             if matches!(text.as_str(), "" | "~" | "null" | "Null" | "NULL"))
+    }
+
+    /// Values in this subtree, itself included.
+    fn size(&self) -> usize {
+        1 + match &self.kind {
+            NodeKind::Scalar { .. } => 0,
+            NodeKind::Sequence(items) => items.iter().map(Node::size).sum(),
+            NodeKind::Mapping(entries) => entries.iter().map(|e| 1 + e.value.size()).sum(),
+        }
     }
 
     /// What kind of YAML value this is, in words, for "expected X, found Y" messages.
@@ -83,6 +103,9 @@ impl Node {
 
 /// Parse `text` into the single document it must hold.
 pub fn parse_document(text: &str) -> Result<Node, ParseFailure> {
+    if text.len() > MAX_BYTES {
+        return Err(ParseFailure::TooLarge { bytes: text.len() });
+    }
     let mut builder = Builder::default();
     let mut documents = Vec::new();
     for event in Parser::new_from_str(text) {
@@ -95,6 +118,9 @@ pub fn parse_document(text: &str) -> Result<Node, ParseFailure> {
             }
             Event::DocumentEnd => documents.extend(builder.finished.take()),
             other => builder.push(other, span),
+        }
+        if let Some(pos) = builder.over_budget {
+            return Err(ParseFailure::TooManyNodes { pos });
         }
     }
     documents.pop().ok_or(ParseFailure::Empty)
@@ -114,6 +140,10 @@ struct Builder {
     /// Anchored nodes by anchor id, so an alias expands to a copy of its target.
     anchors: HashMap<usize, Node>,
     finished: Option<Node>,
+    /// Values built so far, aliases counted at their expanded size.
+    nodes: usize,
+    /// Where the document went over [`MAX_NODES`].
+    over_budget: Option<Pos>,
 }
 
 struct Open {
@@ -128,6 +158,7 @@ impl Builder {
         let pos = Pos::of(&span.start);
         match event {
             Event::Scalar(text, style, anchor, tag) => {
+                self.count(1, pos);
                 let is_str_tag = tag.is_some_and(|t| t.core_suffix() == Some("str"));
                 let node = Node {
                     pos,
@@ -139,6 +170,7 @@ impl Builder {
                 self.complete(node, anchor);
             }
             Event::SequenceStart(_, anchor, _) | Event::MappingStart(_, anchor, _) => {
+                self.count(1, pos);
                 self.open.push(Open {
                     pos,
                     anchor,
@@ -165,6 +197,11 @@ impl Builder {
             Event::Alias(id) => {
                 // The parser rejects an alias to an unknown anchor, so the lookup only misses
                 // on a recursive alias; that becomes an empty value for the type check to flag.
+                // Counted before the copy is made, so an alias bomb stops before it costs.
+                let size = self.anchors.get(&id).map_or(1, Node::size);
+                if !self.count(size, pos) {
+                    return;
+                }
                 let node = self.anchors.get(&id).cloned().unwrap_or(Node {
                     pos,
                     kind: NodeKind::Scalar {
@@ -176,6 +213,16 @@ impl Builder {
             }
             _ => {}
         }
+    }
+
+    /// Add `size` values; false (and `over_budget` set) once the document exceeds
+    /// [`MAX_NODES`].
+    fn count(&mut self, size: usize, pos: Pos) -> bool {
+        self.nodes = self.nodes.saturating_add(size);
+        if self.nodes > MAX_NODES && self.over_budget.is_none() {
+            self.over_budget = Some(pos);
+        }
+        self.over_budget.is_none()
     }
 
     fn complete(&mut self, node: Node, anchor: usize) {
@@ -249,6 +296,10 @@ mod tests {
     #[test]
     fn empty_multiple_and_broken_documents() {
         assert!(matches!(parse_document(""), Err(ParseFailure::Empty)));
+        assert!(matches!(
+            parse_document(&"#".repeat(MAX_BYTES + 1)),
+            Err(ParseFailure::TooLarge { .. })
+        ));
         assert!(matches!(
             parse_document("# only a comment\n"),
             Err(ParseFailure::Empty)

@@ -27,7 +27,7 @@ as_root() {
 install_system_packages() {
     local missing=()
     local tool
-    for tool in redis-server redis-sentinel redis-cli shellcheck; do
+    for tool in redis-server redis-sentinel redis-cli shellcheck promtool prometheus-redis-exporter busybox; do
         command -v "$tool" >/dev/null 2>&1 || missing+=("$tool")
     done
     # Debian's python3 cannot create a venv without python3-venv (no ensurepip).
@@ -40,7 +40,8 @@ install_system_packages() {
     say "installing system packages (missing: ${missing[*]})"
     as_root apt-get update
     as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y \
-        redis-server redis-sentinel redis-tools shellcheck python3 python3-venv
+        redis-server redis-sentinel redis-tools shellcheck python3 python3-venv \
+        prometheus prometheus-redis-exporter busybox
 }
 
 # Debian's packages start their own redis-server (127.0.0.1:6379) and redis-sentinel
@@ -57,7 +58,9 @@ stop_packaged_services() {
         fi
         return
     fi
-    for unit in redis-server redis-sentinel; do
+    # prometheus-redis-exporter's service listens on *:9121, which would keep the monitoring
+    # test's exporters off their loopback addresses; prometheus itself is not needed.
+    for unit in redis-server redis-sentinel prometheus-redis-exporter prometheus; do
         if [ -d /run/systemd/system ] && command -v systemctl >/dev/null 2>&1; then
             if systemctl is-active --quiet "$unit" || systemctl is-enabled --quiet "$unit" 2>/dev/null; then
                 say "stopping and disabling the packaged $unit service"
@@ -87,6 +90,18 @@ install_python_tools() {
         echo "error: pip install -r requirements-test.txt failed" >&2
         exit 1
     fi
+    # checkov pins packaging<24, pre-commit's virtualenv packaging>=26.3: checkov gets a venv
+    # of its own, linked into .venv/bin where the tests look for tools.
+    if [ ! -x .venv-checkov/bin/python ]; then
+        say "creating the Python venv .venv-checkov"
+        python3 -m venv .venv-checkov
+    fi
+    if ! .venv-checkov/bin/python -m pip install --quiet --disable-pip-version-check \
+        -r requirements-checkov.txt; then
+        echo "error: pip install -r requirements-checkov.txt failed" >&2
+        exit 1
+    fi
+    ln -sf ../../.venv-checkov/bin/checkov .venv/bin/checkov
 }
 
 check_rust_toolchain() {

@@ -32,7 +32,8 @@ pub enum Command {
 Examples:
   redis-sentinel-gen render                            # embedded profile to stdout
   redis-sentinel-gen render profiles/shop.yaml | kubectl apply -f -
-  redis-sentinel-gen render profiles/shop.yaml --out deploy/redis")]
+  redis-sentinel-gen render profiles/shop.yaml --out deploy/redis
+  redis-sentinel-gen render profiles/shop.yaml --runbook > RUNBOOK.md")]
     Render(RenderArgs),
     /// Validate profiles: print every finding of every file; exit 1 if any has an error.
     #[command(after_help = "\
@@ -77,6 +78,21 @@ Examples:
   redis-sentinel-gen completions zsh > \"${fpath[1]}/_redis-sentinel-gen\"
   redis-sentinel-gen completions fish > ~/.config/fish/completions/redis-sentinel-gen.fish")]
     Completions(CompletionsArgs),
+    /// Print the production checklist evaluated from a profile (✓ / ✗ and why); exit 1 when
+    /// a profile that is not a development profile fails an item.
+    #[command(after_help = "\
+Examples:
+  redis-sentinel-gen checklist                         # the embedded reference profile
+  redis-sentinel-gen checklist profiles/shop.yaml      # in CI: fails until every item passes")]
+    Checklist(ChecklistArgs),
+    /// Run the rendered deployment on the local Redis binaries, one emulated pod per process,
+    /// and put it through every failover scenario: see your config fail over before you
+    /// deploy it. Needs Linux, root, redis-server, redis-sentinel and busybox.
+    #[command(after_help = "\
+Examples:
+  sudo redis-sentinel-gen rehearse                     # the embedded reference profile
+  sudo redis-sentinel-gen rehearse profiles/shop.yaml --json > rehearsal.json")]
+    Rehearse(RehearseArgs),
 }
 
 #[derive(Debug, Args)]
@@ -84,10 +100,15 @@ pub struct RenderArgs {
     /// The profile to render; the embedded reference profile (profiles/welcomebot.yaml) when
     /// absent.
     pub profile: Option<PathBuf>,
-    /// Write DIR/redis-sentinel.yaml instead of printing it. Nothing is written unless the
-    /// profile is valid and everything rendered.
+    /// Write the whole tree into DIR (redis-sentinel.yaml, kustomization.yaml, clients/,
+    /// migration/, RUNBOOK.md) instead of printing. Nothing is written unless the profile is
+    /// valid and everything rendered.
     #[arg(long, value_name = "DIR")]
     pub out: Option<PathBuf>,
+    /// Print RUNBOOK.md (the operator's commands with this profile's names) instead of
+    /// redis-sentinel.yaml.
+    #[arg(long, conflicts_with = "out")]
+    pub runbook: bool,
 }
 
 #[derive(Debug, Args)]
@@ -112,6 +133,27 @@ pub struct InstallPluginArgs {
     /// The XDG config directory kustomize searches ($XDG_CONFIG_HOME, else ~/.config).
     #[arg(long, value_name = "XDG_CONFIG_HOME")]
     pub dir: Option<PathBuf>,
+}
+
+#[derive(Debug, Args)]
+pub struct RehearseArgs {
+    /// The profile to rehearse; the embedded reference profile when absent.
+    pub profile: Option<PathBuf>,
+    /// Print the report as JSON on stdout (progress still goes to stderr).
+    #[arg(long)]
+    pub json: bool,
+    /// Runs of the master-kill scenario; the median of their failover times is checked.
+    #[arg(long, default_value_t = 3, value_name = "N", value_parser = clap::value_parser!(u8).range(1..=20))]
+    pub kill_runs: u8,
+    /// Address of the first emulated pod; the others take the next ones (loopback only).
+    #[arg(long, default_value_t = crate::rehearse::DEFAULT_FIRST_IP, value_name = "IP")]
+    pub first_ip: std::net::Ipv4Addr,
+}
+
+#[derive(Debug, Args)]
+pub struct ChecklistArgs {
+    /// The profile to evaluate; the embedded reference profile when absent.
+    pub profile: Option<PathBuf>,
 }
 
 #[derive(Debug, Args)]

@@ -10,10 +10,10 @@ use anyhow::{Context, Result};
 /// Write every `(relative path, content)` under `dir`. Each file is first written in full to
 /// a temporary file beside its target and only then renamed over it, so a reader (or a
 /// failed run) never sees a half-written file; all files are staged before any is replaced.
-pub fn write_tree(dir: &Path, files: &[(&str, String)]) -> Result<()> {
+pub fn write_tree<P: AsRef<str>>(dir: &Path, files: &[(P, String)]) -> Result<()> {
     let mut staged: Vec<(PathBuf, PathBuf)> = Vec::new();
     for (relative, content) in files {
-        match stage(dir, relative, content) {
+        match stage(dir, relative.as_ref(), content) {
             Ok(pair) => staged.push(pair),
             Err(e) => {
                 for (temp, _) in &staged {
@@ -43,9 +43,10 @@ pub struct Stale {
 
 /// Compare every `(relative path, content)` with the file under `dir`, without writing
 /// anything. Returns the files that differ, in the order given.
-pub fn check_tree(dir: &Path, files: &[(&str, String)]) -> Result<Vec<Stale>> {
+pub fn check_tree<P: AsRef<str>>(dir: &Path, files: &[(P, String)]) -> Result<Vec<Stale>> {
     let mut stale = Vec::new();
     for (relative, rendered) in files {
+        let relative = relative.as_ref();
         let path = dir.join(relative);
         let on_disk = match fs::read_to_string(&path) {
             Ok(text) => Some(text),
@@ -67,7 +68,7 @@ pub fn check_tree(dir: &Path, files: &[(&str, String)]) -> Result<Vec<Stale>> {
             .header(&old_header, &format!("b/{shown}"))
             .to_string();
         stale.push(Stale {
-            relative: (*relative).to_string(),
+            relative: relative.to_string(),
             diff,
         });
     }

@@ -14,9 +14,11 @@ use serde::{Deserialize, Serialize};
 
 use crate::diagnostic::{Finding, Severity};
 use crate::profile::load::{self, Source};
-use crate::profile::spec::ClientKind;
-use crate::render::{self, layout, serialize};
-use crate::resolve::{self, Deployment, SENTINEL_PORT};
+use k8s_openapi::api::core::v1::EnvVar;
+
+use crate::render::clients::{self, ClientEnv};
+use crate::render::{self, serialize};
+use crate::resolve::{self, Deployment};
 use crate::validate;
 
 /// The file the generated objects belong to, beside the profile (`render --out` writes the
@@ -39,12 +41,6 @@ const INDEX_ANNOTATIONS: [&str; 2] = [
 ];
 /// What findings name when the profile's file is unknown.
 const UNNAMED_CONFIG: &str = "functionConfig";
-
-/// Client env: where Sentinel is, which master to ask for, and the password.
-pub const ENV_SENTINEL_ADDRS: &str = "REDIS_SENTINEL_ADDRS";
-pub const ENV_MASTER_NAME: &str = "REDIS_MASTER_NAME";
-/// The single-Redis address the clients used before; removed by the switch.
-pub const ENV_OLD_ADDR: &str = "REDIS_ADDR";
 
 /// What one function call produced.
 #[derive(Debug)]
@@ -209,14 +205,12 @@ impl Run {
         self.items.splice(at..at, generated);
     }
 
-    /// Apply the env switch to every client workload of the profile found among the items.
+    /// Apply the env switch (`render::clients`, the same env the `clients/` patches set) to
+    /// every client workload of the profile found among the items.
     fn switch_clients(&mut self, dep: &Deployment) {
-        let env = client_env(dep);
         for client in &dep.clients {
-            let kind = match client.kind {
-                ClientKind::Deployment => "Deployment",
-                ClientKind::StatefulSet => "StatefulSet",
-            };
+            let env = clients::client_env(dep, client);
+            let kind = clients::kind_name(client.kind);
             for item in &mut self.items {
                 let matches = item.get("apiVersion").and_then(Yaml::as_str) == Some("apps/v1")
                     && item.get("kind").and_then(Yaml::as_str) == Some(kind)
@@ -287,42 +281,37 @@ fn owner(dep: &Deployment) -> String {
     format!("{}/{}", dep.namespace, dep.instance)
 }
 
-/// The env a client container needs to find the master through Sentinel, in the order it is
-/// appended: every Sentinel pod by DNS name (a client that knows only one cannot fail over
-/// when that one is down), the master name, and the password when auth is on.
-pub fn client_env(dep: &Deployment) -> Vec<(String, Yaml)> {
-    let addrs: Vec<String> = dep
-        .sentinel_pod_hosts()
-        .into_iter()
-        .map(|host| format!("{host}:{SENTINEL_PORT}"))
-        .collect();
-    let mut env = vec![
-        (
-            ENV_SENTINEL_ADDRS.to_string(),
-            Yaml::map([("value", Yaml::Str(addrs.join(",")))]),
-        ),
-        (
-            ENV_MASTER_NAME.to_string(),
-            Yaml::map([("value", Yaml::Str(dep.master_name.clone()))]),
-        ),
-    ];
-    if let Some(secret) = &dep.auth {
-        let selector = Yaml::map([
-            ("name", Yaml::Str(secret.name.clone())),
-            ("key", Yaml::Str(secret.key.clone())),
-        ]);
-        env.push((
-            layout::ENV_PASSWORD.to_string(),
-            Yaml::map([("valueFrom", Yaml::map([("secretKeyRef", selector)]))]),
+/// An env entry as an item field: `name` first, then `value` or
+/// `valueFrom.secretKeyRef` (`name`, `key`), the order people write them in.
+fn env_var_yaml(var: &EnvVar) -> Yaml {
+    let mut entry = vec![("name".to_string(), Yaml::Str(var.name.clone()))];
+    if let Some(value) = &var.value {
+        entry.push(("value".to_string(), Yaml::Str(value.clone())));
+    }
+    if let Some(secret) = var
+        .value_from
+        .as_ref()
+        .and_then(|from| from.secret_key_ref.as_ref())
+    {
+        let mut selector = vec![
+            ("name".to_string(), Yaml::Str(secret.name.clone())),
+            ("key".to_string(), Yaml::Str(secret.key.clone())),
+        ];
+        if let Some(optional) = secret.optional {
+            selector.push(("optional".to_string(), Yaml::Bool(optional)));
+        }
+        entry.push((
+            "valueFrom".to_string(),
+            Yaml::map([("secretKeyRef", Yaml::Map(selector))]),
         ));
     }
-    env
+    Yaml::Map(entry)
 }
 
-/// Set `env` on the container named `container` of a workload and remove the old address.
-/// Existing entries are replaced where they stand, so a second run changes nothing. False
-/// when the workload has no such container.
-fn switch_container(workload: &mut Yaml, container: &str, env: &[(String, Yaml)]) -> bool {
+/// Apply `env` to the container named `container` of a workload: its variables set (existing
+/// entries replaced where they stand, so a second run changes nothing), the ones it removes
+/// gone. False when the workload has no such container.
+fn switch_container(workload: &mut Yaml, container: &str, env: &ClientEnv) -> bool {
     let Some(Yaml::Seq(containers)) =
         workload.get_path_mut(&["spec", "template", "spec", "containers"])
     else {
@@ -348,16 +337,12 @@ fn switch_container(workload: &mut Yaml, container: &str, env: &[(String, Yaml)]
         return false;
     };
     let name_of = |var: &Yaml| var.get("name").and_then(Yaml::as_str).map(str::to_string);
-    vars.retain(|var| name_of(var).as_deref() != Some(ENV_OLD_ADDR));
-    for (name, source) in env {
-        let mut var = vec![("name".to_string(), Yaml::Str(name.clone()))];
-        if let Yaml::Map(entries) = source {
-            var.extend(entries.iter().cloned());
-        }
-        let var = Yaml::Map(var);
+    vars.retain(|var| name_of(var).is_none_or(|name| !env.remove.contains(&name.as_str())));
+    for set in &env.set {
+        let var = env_var_yaml(set);
         match vars
             .iter_mut()
-            .find(|v| name_of(v).as_deref() == Some(name))
+            .find(|v| name_of(v).as_deref() == Some(set.name.as_str()))
         {
             Some(existing) => *existing = var,
             None => vars.push(var),
@@ -704,16 +689,18 @@ mod tests {
              - {name: REDIS_MASTER_NAME, value: old}\n",
         )
         .unwrap();
-        let env = vec![
-            (
-                ENV_SENTINEL_ADDRS.to_string(),
-                Yaml::map([("value", Yaml::Str("s".into()))]),
-            ),
-            (
-                ENV_MASTER_NAME.to_string(),
-                Yaml::map([("value", Yaml::Str("m".into()))]),
-            ),
-        ];
+        let plain = |name: &str, value: &str| EnvVar {
+            name: name.to_string(),
+            value: Some(value.to_string()),
+            ..Default::default()
+        };
+        let env = ClientEnv {
+            set: vec![
+                plain(clients::ENV_SENTINEL_ADDRS, "s"),
+                plain(clients::ENV_MASTER_NAME, "m"),
+            ],
+            remove: vec![clients::ENV_ADDR],
+        };
         assert!(switch_container(&mut workload, "app", &env));
         let once = workload.clone();
         assert!(switch_container(&mut workload, "app", &env));

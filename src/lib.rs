@@ -3,6 +3,7 @@
 //! The pipeline, one module per stage: `profile` (load) → `validate` → `resolve` → `render`
 //! → `emit`.
 
+pub mod checklist;
 pub mod cli;
 pub mod diagnostic;
 pub mod emit;
@@ -10,6 +11,7 @@ pub mod krm;
 pub mod kustomize;
 pub mod profile;
 pub mod quantity;
+pub mod rehearse;
 pub mod render;
 pub mod resolve;
 pub mod run;

@@ -4,7 +4,8 @@
 //! `resolve` runs only on a profile that passed validation, so it does not check again.
 
 use crate::profile::spec::{
-    AntiAffinity, ClientKind, Fsync, Profile, ResourceAmounts, Resources, SavePoint,
+    AntiAffinity, ClientKind, ClientMode, Fsync, ObjectRef, Profile, ResourceAmounts, Resources,
+    SavePoint,
 };
 
 /// Image used when the profile names none.
@@ -38,7 +39,42 @@ pub struct Deployment {
     pub sentinel: Sentinel,
     pub anti_affinity: AntiAffinity,
     pub clients: Vec<Client>,
-    pub migration: Option<Endpoint>,
+    pub migration: Option<Migration>,
+    /// `None`: monitoring off.
+    pub monitoring: Option<Monitoring>,
+    /// `None`: no NetworkPolicies.
+    pub network_policy: Option<NetworkPolicy>,
+    /// `None`: no backup CronJob.
+    pub backup: Option<Backup>,
+}
+
+/// Image of the `redis_exporter` sidecars when the profile names none: the version whose
+/// metric names the alert rules are tested against (tests/monitoring.rs).
+pub const DEFAULT_EXPORTER_IMAGE: &str = "oliver006/redis_exporter:v1.45.0";
+/// Port of the exporter sidecars.
+pub const METRICS_PORT: u16 = 9121;
+
+#[derive(Debug, Clone)]
+pub struct Monitoring {
+    pub exporter_image: String,
+    pub resources: ContainerResources,
+    pub interval: String,
+    /// Extra labels of the ServiceMonitor and PrometheusRule.
+    pub labels: std::collections::BTreeMap<String, String>,
+}
+
+#[derive(Debug, Clone)]
+pub struct NetworkPolicy {
+    pub client_pod_labels: std::collections::BTreeMap<String, String>,
+    pub monitoring_namespace: String,
+}
+
+#[derive(Debug, Clone)]
+pub struct Backup {
+    pub schedule: String,
+    pub retention: u32,
+    pub storage_size: String,
+    pub storage_class_name: Option<String>,
 }
 
 /// Names of every generated object.
@@ -62,6 +98,19 @@ pub struct Names {
     pub redis_pdb: String,
     /// PodDisruptionBudget of the Sentinel pods.
     pub sentinel_pdb: String,
+    /// Metrics Service of the Redis exporter sidecars (also the Prometheus `job` label).
+    pub redis_metrics: String,
+    /// Metrics Service of the Sentinel exporter sidecars (also the Prometheus `job` label).
+    pub sentinel_metrics: String,
+    /// ServiceMonitor and PrometheusRule.
+    pub monitoring: String,
+    /// NetworkPolicies of the Redis, Sentinel and backup pods.
+    pub redis_policy: String,
+    pub sentinel_policy: String,
+    pub backup_policy: String,
+    /// Backup CronJob, its volume claim and its ConfigMap.
+    pub backup: String,
+    pub backup_config: String,
 }
 
 /// A key of an existing Secret.
@@ -117,7 +166,21 @@ pub struct Client {
     pub kind: ClientKind,
     pub name: String,
     pub container: String,
+    pub mode: ClientMode,
 }
+
+/// The migration from a single Redis (`render::migration`).
+#[derive(Debug, Clone)]
+pub struct Migration {
+    pub from: Endpoint,
+    /// The user's kustomize base, relative to the output directory.
+    pub base: String,
+    /// The old Redis's objects, removed by the last phase.
+    pub remove: Vec<ObjectRef>,
+}
+
+/// `spec.migration.base` when absent: a `base/` directory beside the output directory.
+pub const DEFAULT_MIGRATION_BASE: &str = "../base";
 
 #[derive(Debug, Clone)]
 pub struct Endpoint {
@@ -155,6 +218,16 @@ fn default_redis_resources() -> ContainerResources {
         requests_memory: "256Mi".into(),
         limits_cpu: "1".into(),
         limits_memory: "512Mi".into(),
+    }
+}
+
+/// The exporter answers one scrape every 30 s: a sliver of CPU and a few MiB.
+fn default_exporter_resources() -> ContainerResources {
+    ContainerResources {
+        requests_cpu: "10m".into(),
+        requests_memory: "32Mi".into(),
+        limits_cpu: "100m".into(),
+        limits_memory: "64Mi".into(),
     }
 }
 
@@ -255,6 +328,14 @@ pub fn resolve(profile: &Profile, source: &str) -> Deployment {
             sentinel_config: name("redis-sentinel-config"),
             redis_pdb: name("redis"),
             sentinel_pdb: name("redis-sentinel"),
+            redis_metrics: name("redis-metrics"),
+            sentinel_metrics: name("redis-sentinel-metrics"),
+            monitoring: name("redis-sentinel"),
+            redis_policy: name("redis"),
+            sentinel_policy: name("redis-sentinel"),
+            backup_policy: name("redis-backup"),
+            backup: name("redis-backup"),
+            backup_config: name("redis-backup-config"),
         },
         auth: if auth.and_then(|a| a.enabled).unwrap_or(true) {
             Some(SecretRef {
@@ -326,12 +407,61 @@ pub fn resolve(profile: &Profile, source: &str) -> Deployment {
                 kind: c.kind,
                 name: c.name.clone(),
                 container: c.container.clone(),
+                mode: c.mode.unwrap_or(ClientMode::Sentinel),
             })
             .collect(),
-        migration: spec.migration.as_ref().map(|m| Endpoint {
-            host: m.from.host.clone(),
-            port: m.from.port.unwrap_or(REDIS_PORT),
+        migration: spec.migration.as_ref().map(|m| Migration {
+            from: Endpoint {
+                host: m.from.host.clone(),
+                port: m.from.port.unwrap_or(REDIS_PORT),
+            },
+            base: m
+                .base
+                .clone()
+                .unwrap_or_else(|| DEFAULT_MIGRATION_BASE.into()),
+            remove: m.remove.clone(),
         }),
+        monitoring: spec
+            .monitoring
+            .as_ref()
+            .filter(|m| m.enabled.unwrap_or(true))
+            .map(|m| Monitoring {
+                exporter_image: m
+                    .exporter_image
+                    .clone()
+                    .unwrap_or_else(|| DEFAULT_EXPORTER_IMAGE.into()),
+                resources: resources(m.resources.as_ref(), &default_exporter_resources()),
+                interval: m.interval.clone().unwrap_or_else(|| "30s".into()),
+                labels: m.labels.clone(),
+            }),
+        network_policy: spec
+            .network_policy
+            .as_ref()
+            .filter(|n| n.enabled.unwrap_or(true))
+            .map(|n| NetworkPolicy {
+                client_pod_labels: n.client_pod_labels.clone(),
+                monitoring_namespace: n
+                    .monitoring_namespace
+                    .clone()
+                    .unwrap_or_else(|| "monitoring".into()),
+            }),
+        backup: spec
+            .backup
+            .as_ref()
+            .filter(|b| b.enabled.unwrap_or(true))
+            .map(|b| Backup {
+                schedule: b.schedule.clone().unwrap_or_else(|| "17 3 * * *".into()),
+                retention: b.retention.unwrap_or(7),
+                storage_size: b
+                    .storage
+                    .as_ref()
+                    .and_then(|s| s.size.clone())
+                    .unwrap_or_else(|| "10Gi".into()),
+                storage_class_name: b
+                    .storage
+                    .as_ref()
+                    .and_then(|s| s.storage_class_name.clone()),
+            }),
     }
 }
 

@@ -7,9 +7,13 @@ use std::path::Path;
 
 use clap::{CommandFactory, Parser};
 
-use crate::cli::{CheckArgs, Cli, Command, InstallPluginArgs, RenderArgs, ValidateArgs};
+use crate::cli::{
+    CheckArgs, ChecklistArgs, Cli, Command, InstallPluginArgs, RehearseArgs, RenderArgs,
+    ValidateArgs,
+};
 use crate::diagnostic::{self, Finding};
 use crate::profile::load::{self, Loaded, Source};
+use crate::render::{clients, migration, runbook};
 use crate::resolve::Deployment;
 use crate::{emit, krm, kustomize, render, resolve, validate};
 
@@ -52,6 +56,8 @@ where
         Some(Command::Schema) => {
             report(print_stdout(&crate::profile::schema::profile_schema_json()))
         }
+        Some(Command::Rehearse(args)) => run_rehearse(&args),
+        Some(Command::Checklist(args)) => run_checklist(&args),
         Some(Command::Completions(args)) => {
             // Generated into memory first: clap_complete panics on a write error (a closed
             // pipe), print_stdout reports it.
@@ -98,6 +104,18 @@ fn read_valid(profile: Option<&Path>) -> Result<Deployment, i32> {
     resolve_valid(&read_source(profile)?)
 }
 
+/// As [`read_valid`], for a command that writes or checks the tree in `out`: the paths the
+/// profile gives relative to that directory (`spec.migration.base`) are checked too.
+fn read_valid_for_tree(profile: Option<&Path>, out: &Path) -> Result<Deployment, i32> {
+    let source = read_source(profile)?;
+    let (loaded, mut findings) = check(&source);
+    if let Some(loaded) = &loaded {
+        findings.extend(validate::output_paths(&loaded.profile, &loaded.map, out));
+        diagnostic::sort(&mut findings);
+    }
+    resolve_checked(&source, loaded, &findings)
+}
+
 fn read_source(profile: Option<&Path>) -> Result<Source, i32> {
     match profile {
         Some(path) => Source::read(path).map_err(|finding| {
@@ -111,7 +129,16 @@ fn read_source(profile: Option<&Path>) -> Result<Source, i32> {
 /// Validate `source` (findings on stderr) and resolve it; `Err` carries the exit code.
 fn resolve_valid(source: &Source) -> Result<Deployment, i32> {
     let (loaded, findings) = check(source);
-    print_findings(&findings);
+    resolve_checked(source, loaded, &findings)
+}
+
+/// Print `findings` and resolve `loaded` unless one of them is an error.
+fn resolve_checked(
+    source: &Source,
+    loaded: Option<Loaded>,
+    findings: &[Finding],
+) -> Result<Deployment, i32> {
+    print_findings(findings);
     match loaded {
         Some(loaded) if !findings.iter().any(Finding::is_error) => {
             Ok(resolve::resolve(&loaded.profile, &source.name))
@@ -120,7 +147,7 @@ fn resolve_valid(source: &Source) -> Result<Deployment, i32> {
             eprintln!(
                 "error: {} is not a valid profile ({}); nothing rendered",
                 source.name,
-                diagnostic::tally(&findings)
+                diagnostic::tally(findings)
             );
             Err(EXIT_INVALID)
         }
@@ -128,12 +155,16 @@ fn resolve_valid(source: &Source) -> Result<Deployment, i32> {
 }
 
 /// Every file of the `--out` tree, relative to it. `render --out` writes exactly these and
-/// `check` compares exactly these, so the two can never disagree about the tree.
-fn output_tree(dep: &Deployment) -> anyhow::Result<Vec<(&'static str, String)>> {
-    Ok(vec![(
-        krm::GENERATED_FILE,
-        render::redis_sentinel_yaml(dep)?,
-    )])
+/// `check` compares exactly these, so the two can never disagree about the tree. In this
+/// order: `redis-sentinel.yaml`, the `clients/` Component, the `migration/` README, script,
+/// deployment copy and phases, `RUNBOOK.md`.
+fn output_tree(dep: &Deployment) -> anyhow::Result<Vec<(String, String)>> {
+    let deployment = render::redis_sentinel_yaml(dep)?;
+    let mut files = clients::files(dep)?;
+    files.extend(migration::files(dep, &deployment)?);
+    files.insert(0, (krm::GENERATED_FILE.to_string(), deployment));
+    files.push((runbook::RUNBOOK.to_string(), runbook::runbook(dep)?));
+    Ok(files)
 }
 
 fn report(result: anyhow::Result<()>) -> i32 {
@@ -154,12 +185,17 @@ fn print_stdout(text: &str) -> anyhow::Result<()> {
 }
 
 fn run_render(args: &RenderArgs) -> i32 {
-    let dep = match read_valid(args.profile.as_deref()) {
+    let dep = match &args.out {
+        Some(dir) => read_valid_for_tree(args.profile.as_deref(), dir),
+        None => read_valid(args.profile.as_deref()),
+    };
+    let dep = match dep {
         Ok(dep) => dep,
         Err(code) => return code,
     };
     report(match &args.out {
         Some(dir) => output_tree(&dep).and_then(|files| emit::write_tree(dir, &files)),
+        None if args.runbook => runbook::runbook(&dep).and_then(|text| print_stdout(&text)),
         None => render::redis_sentinel_yaml(&dep).and_then(|yaml| print_stdout(&yaml)),
     })
 }
@@ -193,7 +229,7 @@ fn run_validate(args: &ValidateArgs) -> i32 {
 }
 
 fn run_check(args: &CheckArgs) -> i32 {
-    let dep = match read_valid(args.profile.as_deref()) {
+    let dep = match read_valid_for_tree(args.profile.as_deref(), &args.out) {
         Ok(dep) => dep,
         Err(code) => return code,
     };
@@ -300,5 +336,68 @@ fn run_install_plugin(args: &InstallPluginArgs) -> i32 {
             EXIT_OK
         }
         Err(e) => report(Err(e)),
+    }
+}
+
+/// `rehearse`: render, run every scenario on emulated pods, print the report; exit 1 when
+/// a scenario misses its bound or the rehearsal cannot run.
+fn run_rehearse(args: &RehearseArgs) -> i32 {
+    let dep = match read_valid(args.profile.as_deref()) {
+        Ok(dep) => dep,
+        Err(code) => return code,
+    };
+    if !args.first_ip.is_loopback() {
+        eprintln!(
+            "error: --first-ip {} is not a loopback address",
+            args.first_ip
+        );
+        return EXIT_USAGE;
+    }
+    let options = crate::rehearse::Options {
+        first_ip: args.first_ip,
+        kill_runs: usize::from(args.kill_runs),
+    };
+    let report = render::redis_sentinel_yaml(&dep).and_then(|rendered| {
+        crate::rehearse::rehearse(&dep, &rendered, &options, &mut |line| {
+            eprintln!("rehearse: {line}");
+        })
+    });
+    let report = match report {
+        Ok(report) => report,
+        Err(e) => {
+            eprintln!("error: the rehearsal could not finish: {e:#}");
+            return EXIT_INVALID;
+        }
+    };
+    let text = if args.json {
+        format!("{:#}\n", report.json())
+    } else {
+        report.table()
+    };
+    match print_stdout(&text) {
+        Ok(()) if report.passed() => EXIT_OK,
+        Ok(()) => EXIT_INVALID,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            EXIT_INVALID
+        }
+    }
+}
+
+/// `checklist`: the production checklist on stdout; exit 1 when a profile that is not a
+/// development profile fails an item (or the profile is invalid).
+fn run_checklist(args: &ChecklistArgs) -> i32 {
+    let dep = match read_valid(args.profile.as_deref()) {
+        Ok(dep) => dep,
+        Err(code) => return code,
+    };
+    let items = crate::checklist::evaluate(&dep);
+    if let Err(e) = print_stdout(&crate::checklist::report(&dep, &items)) {
+        return report(Err(e));
+    }
+    if crate::checklist::fails(&dep, &items) {
+        EXIT_INVALID
+    } else {
+        EXIT_OK
     }
 }

@@ -26,6 +26,10 @@ pub const TEMPLATES: &[(&str, &str)] = &[
         include_str!("../templates/prestop-redis.sh.j2"),
     ),
     (
+        "failover-redis.sh.j2",
+        include_str!("../templates/failover-redis.sh.j2"),
+    ),
+    (
         "probe-redis.sh.j2",
         include_str!("../templates/probe-redis.sh.j2"),
     ),
@@ -37,6 +41,16 @@ pub const TEMPLATES: &[(&str, &str)] = &[
         "probe-sentinel.sh.j2",
         include_str!("../templates/probe-sentinel.sh.j2"),
     ),
+    ("runbook.md.j2", include_str!("../templates/runbook.md.j2")),
+    (
+        "migration-readme.md.j2",
+        include_str!("../templates/migration-readme.md.j2"),
+    ),
+    (
+        "migration-migrate.sh.j2",
+        include_str!("../templates/migration-migrate.sh.j2"),
+    ),
+    ("backup.sh.j2", include_str!("../templates/backup.sh.j2")),
 ];
 
 fn environment() -> Result<Environment<'static>> {

@@ -43,6 +43,8 @@ pub fn validate(profile: &Profile, map: &SourceMap) -> Vec<Finding> {
     check.redis();
     check.persistence();
     check.endpoints();
+    check.migration();
+    check.operations();
     diagnostic::sort(&mut check.findings);
     check.findings
 }
@@ -680,6 +682,145 @@ impl Check<'_> {
     }
 }
 
+impl Check<'_> {
+    /// Monitoring, network policy and backup (issue 6): names and labels that reach objects,
+    /// an interval Prometheus parses, a schedule the CronJob controller parses.
+    fn operations(&mut self) {
+        let spec = &self.profile.spec;
+        if let Some(m) = &spec.monitoring {
+            if let Some(image) = m.exporter_image.as_deref()
+                && (image.is_empty()
+                    || !image
+                        .chars()
+                        .all(|c| c.is_ascii_alphanumeric() || "._/:@-".contains(c)))
+            {
+                let finding = self
+                    .map
+                    .error("spec.monitoring.exporterImage", "invalid image reference")
+                    .found(image)
+                    .valid(format!(
+                        "a pinned image such as {}",
+                        resolve::DEFAULT_EXPORTER_IMAGE
+                    ));
+                self.push(finding);
+            }
+            if let Some(interval) = m.interval.as_deref() {
+                let digits = interval.trim_end_matches(|c: char| c.is_ascii_alphabetic());
+                let unit = &interval[digits.len()..];
+                let fits = !digits.is_empty()
+                    && digits.chars().all(|c| c.is_ascii_digit())
+                    && digits.parse::<u64>().is_ok_and(|n| n > 0)
+                    && matches!(unit, "s" | "m" | "h");
+                if !fits {
+                    let finding = self
+                        .map
+                        .error("spec.monitoring.interval", "invalid scrape interval")
+                        .found(interval)
+                        .valid("a positive whole number of seconds, minutes or hours: `30s`, `1m`");
+                    self.push(finding);
+                }
+            }
+            // Judged only when the sidecars exist: `resolve` drops them with `enabled: false`.
+            if m.enabled != Some(false) {
+                self.resources("spec.monitoring.resources", m.resources.as_ref(), |d| {
+                    d.monitoring
+                        .as_ref()
+                        .map(|m| m.resources.clone())
+                        .unwrap_or_else(|| d.redis.resources.clone())
+                });
+            }
+            self.labels("spec.monitoring.labels", &m.labels);
+        }
+        if let Some(n) = &spec.network_policy {
+            self.dns_label(
+                "spec.networkPolicy.monitoringNamespace",
+                n.monitoring_namespace.as_deref(),
+            );
+            self.labels("spec.networkPolicy.clientPodLabels", &n.client_pod_labels);
+            if n.enabled != Some(false) && n.client_pod_labels.is_empty() {
+                let finding = self
+                    .map
+                    .error(
+                        "spec.networkPolicy.clientPodLabels",
+                        "network policy on, but no client pods named",
+                    )
+                    .valid("the labels of the pods that use Redis, e.g. `{app: welcomebot}`")
+                    .help("without them the policies admit no client at all");
+                self.push(finding);
+            }
+        }
+        if let Some(b) = &spec.backup {
+            if let Some(schedule) = b.schedule.as_deref() {
+                let fields: Vec<&str> = schedule.split(' ').collect();
+                let fits = fields.len() == 5
+                    && fields.iter().all(|f| {
+                        !f.is_empty() && f.chars().all(|c| c.is_ascii_digit() || "*/,-".contains(c))
+                    });
+                if !fits {
+                    let finding = self
+                        .map
+                        .error("spec.backup.schedule", "invalid cron schedule")
+                        .found(schedule)
+                        .valid("five fields of digits, `*`, `/`, `,` and `-` separated by single spaces, e.g. `17 3 * * *`");
+                    self.push(finding);
+                }
+            }
+            if b.retention == Some(0) {
+                let finding = self
+                    .map
+                    .error(
+                        "spec.backup.retention",
+                        "retention 0 would delete every backup",
+                    )
+                    .found(0)
+                    .valid("1 or more snapshots to keep");
+                self.push(finding);
+            }
+            let storage = b.storage.as_ref();
+            self.storage_size(
+                "spec.backup.storage.size",
+                storage.and_then(|s| s.size.as_deref()),
+            );
+            self.dns_subdomain(
+                "spec.backup.storage.storageClassName",
+                storage.and_then(|s| s.storage_class_name.as_deref()),
+            );
+        }
+    }
+
+    /// Kubernetes label keys (`[prefix/]name`) and values.
+    fn labels(&mut self, path: &str, labels: &std::collections::BTreeMap<String, String>) {
+        for (key, value) in labels {
+            let (prefix, name) = key
+                .rsplit_once('/')
+                .map_or((None, key.as_str()), |(p, n)| (Some(p), n));
+            let key_fits = label_name_fits(name, false)
+                && prefix.is_none_or(|p| dns_subdomain_problem(p).is_none());
+            if !key_fits || !label_name_fits(value, true) {
+                let finding = self
+                    .map
+                    .error(&format!("{path}.{key}"), "invalid label")
+                    .found(format!("{key}: {value}"))
+                    .valid("a key `[dns-prefix/]name` and a value of at most 63 letters, digits, `-`, `_` and `.`, starting and ending with a letter or digit");
+                self.push(finding);
+            }
+        }
+    }
+}
+
+/// A label name or value: at most 63 of `[A-Za-z0-9._-]`, alphanumeric at both ends.
+fn label_name_fits(value: &str, may_be_empty: bool) -> bool {
+    if value.is_empty() {
+        return may_be_empty;
+    }
+    value.len() <= MAX_LABEL
+        && value
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'))
+        && value.starts_with(|c: char| c.is_ascii_alphanumeric())
+        && value.ends_with(|c: char| c.is_ascii_alphanumeric())
+}
+
 fn plural(n: u32, word: &str) -> String {
     format!("{n} {word}{}", if n == 1 { "" } else { "s" })
 }
@@ -720,6 +861,74 @@ fn dns_label_problem(value: &str) -> Option<String> {
     None
 }
 
+/// The paths a profile gives relative to the output directory `out` of `render --out` /
+/// `check --out`, which `validate` alone cannot know: `spec.migration.base` must be a
+/// kustomization there. Written in the profile and missing: an error. Left at its default and
+/// missing: a warning (the overlays are still written; `kubectl kustomize` fails until the
+/// base exists).
+pub fn output_paths(profile: &Profile, map: &SourceMap, out: &std::path::Path) -> Vec<Finding> {
+    let Some(migration) = &profile.spec.migration else {
+        return Vec::new();
+    };
+    let base = migration
+        .base
+        .as_deref()
+        .unwrap_or(resolve::DEFAULT_MIGRATION_BASE);
+    let dir = join_lexically(out, base);
+    let is_kustomization = ["kustomization.yaml", "kustomization.yml", "Kustomization"]
+        .iter()
+        .any(|name| dir.join(name).is_file());
+    if is_kustomization {
+        return Vec::new();
+    }
+    let what = if dir.is_dir() {
+        "has no kustomization.yaml"
+    } else {
+        "does not exist"
+    };
+    let shown = dir.display();
+    let valid = "the directory of the kustomization that lists the old Redis and the clients, \
+                 relative to the output directory";
+    vec![match migration.base {
+        Some(_) => map
+            .error(
+                "spec.migration.base",
+                format!("the migration base {shown} {what}"),
+            )
+            .found(base)
+            .valid(valid),
+        None => map
+            .warning(
+                "spec.migration",
+                format!(
+                    "no spec.migration.base, and the default {shown} {what}: the migration \
+                     phases will not build until it does"
+                ),
+            )
+            .valid(valid),
+    }]
+}
+
+/// `out` joined with the relative `path`, `..` resolved lexically: `render --out` creates `out`
+/// only after validation, and the kernel resolves `out/..` only when `out` exists.
+fn join_lexically(out: &std::path::Path, path: &str) -> std::path::PathBuf {
+    use std::path::Component;
+    let mut joined = out.to_path_buf();
+    for part in path.split('/') {
+        match part {
+            "" | "." => {}
+            ".." if matches!(joined.components().next_back(), Some(Component::Normal(_))) => {
+                joined.pop();
+            }
+            other => joined.push(other),
+        }
+    }
+    if joined.as_os_str().is_empty() {
+        joined.push(".");
+    }
+    joined
+}
+
 fn dns_subdomain_problem(value: &str) -> Option<String> {
     if value.len() > MAX_SUBDOMAIN {
         return Some(format!(
@@ -733,6 +942,85 @@ fn dns_subdomain_problem(value: &str) -> Option<String> {
             _ => problem,
         })
     })
+}
+
+impl Check<'_> {
+    /// The migration: a base path that fits a kustomization and a shell word, removable
+    /// objects named as Kubernetes names, and a source that is not part of the new deployment.
+    fn migration(&mut self) {
+        let Some(migration) = &self.profile.spec.migration else {
+            return;
+        };
+        if let Some(base) = &migration.base {
+            let fits = !base.is_empty()
+                && !base.starts_with('/')
+                && base
+                    .chars()
+                    .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-' | '/'));
+            if !fits {
+                let finding = self
+                    .map
+                    .error("spec.migration.base", "invalid migration base path")
+                    .found(base)
+                    .valid(
+                        "a relative path of letters, digits, `.`, `_`, `-` and `/`, e.g. `../base`",
+                    );
+                self.push(finding);
+            }
+        }
+        for (i, object) in migration.remove.iter().enumerate() {
+            let kind_fits = object.kind.starts_with(|c: char| c.is_ascii_uppercase())
+                && object.kind.chars().all(|c| c.is_ascii_alphanumeric());
+            if !kind_fits {
+                let finding = self
+                    .map
+                    .error(&format!("spec.migration.remove[{i}].kind"), "invalid kind")
+                    .found(&object.kind)
+                    .valid("a Kubernetes kind such as `Deployment` or `Service`");
+                self.push(finding);
+            }
+            self.dns_subdomain(
+                &format!("spec.migration.remove[{i}].name"),
+                Some(&object.name),
+            );
+        }
+        // The new master replicates from the source during the copy: a source that is one of
+        // this deployment's own pods or Services would make it replicate from itself or from
+        // its own replica, and the old Redis's data would never arrive.
+        let dep = resolve::resolve(self.profile, "");
+        let n = &dep.names;
+        let host = migration.from.host.to_ascii_lowercase();
+        let labels: Vec<&str> = host.split('.').collect();
+        let headless = [n.redis_headless.as_str(), n.sentinel_headless.as_str()];
+        let ours = [
+            n.redis_master.as_str(),
+            n.redis_replica.as_str(),
+            n.sentinel.as_str(),
+            n.redis_headless.as_str(),
+            n.sentinel_headless.as_str(),
+        ];
+        let pods = dep
+            .redis_pod_names()
+            .into_iter()
+            .chain(dep.sentinel_pod_names());
+        let first_is_ours = ours.contains(&labels[0]) || pods.into_iter().any(|p| p == labels[0]);
+        let same_namespace =
+            labels.len() < 2 || labels[1] == dep.namespace || headless.contains(&labels[1]);
+        if first_is_ours && same_namespace {
+            let finding = self
+                .map
+                .error(
+                    "spec.migration.from.host",
+                    "the migration source is part of the new deployment",
+                )
+                .found(&migration.from.host)
+                .valid("the Service of the old single Redis, e.g. `redis-service`")
+                .help(
+                    "the new master would replicate from itself or its own replica during the copy",
+                );
+            self.push(finding);
+        }
+    }
 }
 
 #[cfg(test)]

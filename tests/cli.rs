@@ -12,6 +12,10 @@ const EXPECTED: &[(&str, &[&str])] = &[
         "down-after-too-short",
         &["spec.sentinel.downAfterMilliseconds"],
     ),
+    (
+        "client-without-container",
+        &["spec.clients[0]", "container"],
+    ),
     ("duplicate-clients", &["spec.clients[1].name"]),
     ("empty", &["the profile is empty"]),
     (
@@ -51,6 +55,18 @@ const EXPECTED: &[(&str, &[&str])] = &[
         &["spec.masterName", r#""shop master""#],
     ),
     ("metadata-name-too-long", &["metadata.name", "more than 63"]),
+    (
+        "migration-base-invalid",
+        &[
+            "spec.migration.base",
+            "spec.migration.remove[0].kind",
+            "spec.migration.remove[1].name",
+        ],
+    ),
+    (
+        "migration-source-is-new-redis",
+        &["spec.migration.from.host", "part of the new deployment"],
+    ),
     (
         "min-replicas-max-lag-zero",
         &["spec.redis.minReplicasMaxLag"],
@@ -137,6 +153,19 @@ const EXPECTED: &[(&str, &[&str])] = &[
         &["apiVersion", "redis-sentinel-gen/v1alpha1"],
     ),
     ("wrong-kind", &["kind", "RedisSentinel"]),
+    (
+        "operations-invalid",
+        &[
+            "spec.monitoring.exporterImage",
+            "spec.monitoring.interval",
+            "spec.monitoring.labels.bad label",
+            "spec.networkPolicy.monitoringNamespace",
+            "spec.networkPolicy.clientPodLabels",
+            "spec.backup.schedule",
+            "spec.backup.retention",
+            "spec.backup.storage.size",
+        ],
+    ),
 ];
 
 fn repo() -> &'static Path {

@@ -8,11 +8,14 @@ use std::collections::BTreeMap;
 use std::path::Path;
 
 use k8s_openapi::api::apps::v1::StatefulSet;
-use k8s_openapi::api::core::v1::{ConfigMap, Container, PodSpec, Service};
+use k8s_openapi::api::batch::v1::CronJob;
+use k8s_openapi::api::core::v1::{ConfigMap, Container, PersistentVolumeClaim, PodSpec, Service};
+use k8s_openapi::api::networking::v1::NetworkPolicy;
 use k8s_openapi::api::policy::v1::PodDisruptionBudget;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::{LabelSelector, ObjectMeta};
 use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
 use redis_sentinel_gen::profile::spec::AntiAffinity;
+use redis_sentinel_gen::render::monitoring::{PrometheusRule, ServiceMonitor};
 use redis_sentinel_gen::render::{redis_sentinel_yaml, serialize};
 use redis_sentinel_gen::resolve::{self, Deployment};
 use sha2::{Digest, Sha256};
@@ -75,6 +78,11 @@ enum Object {
     Service(Service),
     StatefulSet(StatefulSet),
     PodDisruptionBudget(PodDisruptionBudget),
+    NetworkPolicy(NetworkPolicy),
+    PersistentVolumeClaim(PersistentVolumeClaim),
+    CronJob(CronJob),
+    ServiceMonitor(ServiceMonitor),
+    PrometheusRule(PrometheusRule),
 }
 
 impl Object {
@@ -90,6 +98,11 @@ impl Object {
             "Service" => Object::Service(typed(doc)),
             "StatefulSet" => Object::StatefulSet(typed(doc)),
             "PodDisruptionBudget" => Object::PodDisruptionBudget(typed(doc)),
+            "NetworkPolicy" => Object::NetworkPolicy(typed(doc)),
+            "PersistentVolumeClaim" => Object::PersistentVolumeClaim(typed(doc)),
+            "CronJob" => Object::CronJob(typed(doc)),
+            "ServiceMonitor" => Object::ServiceMonitor(typed(doc)),
+            "PrometheusRule" => Object::PrometheusRule(typed(doc)),
             other => panic!("unexpected kind {other:?} in\n{doc}"),
         }
     }
@@ -100,6 +113,11 @@ impl Object {
             Object::Service(_) => "Service",
             Object::StatefulSet(_) => "StatefulSet",
             Object::PodDisruptionBudget(_) => "PodDisruptionBudget",
+            Object::NetworkPolicy(_) => "NetworkPolicy",
+            Object::PersistentVolumeClaim(_) => "PersistentVolumeClaim",
+            Object::CronJob(_) => "CronJob",
+            Object::ServiceMonitor(_) => "ServiceMonitor",
+            Object::PrometheusRule(_) => "PrometheusRule",
         }
     }
 
@@ -109,6 +127,11 @@ impl Object {
             Object::Service(o) => &o.metadata,
             Object::StatefulSet(o) => &o.metadata,
             Object::PodDisruptionBudget(o) => &o.metadata,
+            Object::NetworkPolicy(o) => &o.metadata,
+            Object::PersistentVolumeClaim(o) => &o.metadata,
+            Object::CronJob(o) => &o.metadata,
+            Object::ServiceMonitor(o) => &o.metadata,
+            Object::PrometheusRule(o) => &o.metadata,
         }
     }
 
@@ -118,6 +141,11 @@ impl Object {
             Object::Service(o) => serialize::document(o),
             Object::StatefulSet(o) => serialize::document(o),
             Object::PodDisruptionBudget(o) => serialize::document(o),
+            Object::NetworkPolicy(o) => serialize::document(o),
+            Object::PersistentVolumeClaim(o) => serialize::document(o),
+            Object::CronJob(o) => serialize::document(o),
+            Object::ServiceMonitor(o) => serialize::document(o),
+            Object::PrometheusRule(o) => serialize::document(o),
         }
         .unwrap_or_else(|e| panic!("parsed object does not serialize: {e:#}"))
     }
@@ -234,23 +262,44 @@ fn check_invariants(dep: &Deployment, m: &Manifest) {
         )
     );
 
-    // The documented order.
+    // The documented order; monitoring, network policy and backup objects only when asked for.
     let order: Vec<(&str, &str)> = m.objects.iter().map(|o| (o.kind(), o.name())).collect();
-    assert_eq!(
-        order,
-        vec![
-            ("ConfigMap", n.redis_config.as_str()),
-            ("ConfigMap", n.sentinel_config.as_str()),
-            ("Service", n.redis_headless.as_str()),
-            ("Service", n.sentinel_headless.as_str()),
-            ("Service", n.sentinel.as_str()),
-            ("StatefulSet", n.redis_master.as_str()),
-            ("StatefulSet", n.redis_replica.as_str()),
-            ("StatefulSet", n.sentinel.as_str()),
-            ("PodDisruptionBudget", n.redis_pdb.as_str()),
-            ("PodDisruptionBudget", n.sentinel_pdb.as_str()),
-        ]
+    let (monitoring, policies, backup) = (
+        dep.monitoring.is_some(),
+        dep.network_policy.is_some(),
+        dep.backup.is_some(),
     );
+    let expected: Vec<(&str, &str)> = [
+        (true, "ConfigMap", n.redis_config.as_str()),
+        (true, "ConfigMap", n.sentinel_config.as_str()),
+        (backup, "ConfigMap", n.backup_config.as_str()),
+        (policies, "NetworkPolicy", n.redis_policy.as_str()),
+        (policies, "NetworkPolicy", n.sentinel_policy.as_str()),
+        (
+            policies && backup,
+            "NetworkPolicy",
+            n.backup_policy.as_str(),
+        ),
+        (true, "Service", n.redis_headless.as_str()),
+        (true, "Service", n.sentinel_headless.as_str()),
+        (true, "Service", n.sentinel.as_str()),
+        (monitoring, "Service", n.redis_metrics.as_str()),
+        (monitoring, "Service", n.sentinel_metrics.as_str()),
+        (backup, "PersistentVolumeClaim", n.backup.as_str()),
+        (true, "StatefulSet", n.redis_master.as_str()),
+        (true, "StatefulSet", n.redis_replica.as_str()),
+        (true, "StatefulSet", n.sentinel.as_str()),
+        (backup, "CronJob", n.backup.as_str()),
+        (true, "PodDisruptionBudget", n.redis_pdb.as_str()),
+        (true, "PodDisruptionBudget", n.sentinel_pdb.as_str()),
+        (monitoring, "ServiceMonitor", n.monitoring.as_str()),
+        (monitoring, "PrometheusRule", n.monitoring.as_str()),
+    ]
+    .into_iter()
+    .filter(|(present, _, _)| *present)
+    .map(|(_, kind, name)| (kind, name))
+    .collect();
+    assert_eq!(order, expected);
 
     for object in &m.objects {
         let meta = object.metadata();
@@ -553,7 +602,32 @@ fn check_pod(
             }))
     );
 
-    assert_eq!(pod.containers.len(), 1);
+    // The main container, and the metrics exporter when monitoring is on: hardened alike.
+    assert_eq!(
+        pod.containers.len(),
+        1 + usize::from(dep.monitoring.is_some())
+    );
+    for sidecar in &pod.containers[1..] {
+        assert_eq!(sidecar.name, "metrics");
+        let sc = sidecar
+            .security_context
+            .as_ref()
+            .expect("sidecar securityContext");
+        assert_eq!(sc.read_only_root_filesystem, Some(true));
+        assert_eq!(sc.allow_privilege_escalation, Some(false));
+        assert_eq!(
+            sc.capabilities.as_ref().and_then(|c| c.drop.clone()),
+            Some(vec!["ALL".to_string()])
+        );
+        let resources = sidecar.resources.as_ref().expect("sidecar resources");
+        assert!(resources.requests.is_some() && resources.limits.is_some());
+        assert!(sidecar.readiness_probe.is_some() && sidecar.liveness_probe.is_some());
+        let image = sidecar.image.as_deref().unwrap_or_default();
+        assert!(
+            image.contains(':') || image.contains('@'),
+            "unpinned {image}"
+        );
+    }
     let c = &pod.containers[0];
     assert_eq!(c.name, container_name);
     assert_eq!(c.image.as_ref(), Some(&dep.image));

@@ -336,7 +336,7 @@ fn bare_binary_on_a_pipe_is_a_krm_function_and_idempotent() {
     let docs: serde_json::Value =
         serde_saphyr::from_str(&once).unwrap_or_else(|e| panic!("output is not YAML: {e}\n{once}"));
     let items = docs["items"].as_array().cloned().unwrap_or_default();
-    assert_eq!(items.len(), 10, "{once}");
+    assert_eq!(items.len(), 20, "{once}");
     for item in &items {
         let annotations = &item["metadata"]["annotations"];
         assert_eq!(

@@ -131,7 +131,8 @@ fn kubectl_kustomize_builds_what_render_prints() {
         );
         let built = objects(&String::from_utf8_lossy(&built.stdout));
         let rendered = objects(&String::from_utf8_lossy(&rendered.stdout));
-        assert_eq!(built.len(), 10, "{name}");
+        // At least the ten core objects; monitoring, policies and backups add more.
+        assert!(built.len() >= 10, "{name}: {} objects", built.len());
         if built != rendered {
             let pretty = |v: &[Value]| serde_json::to_string_pretty(v).unwrap_or_default();
             let diff = similar::TextDiff::from_lines(&pretty(&rendered), &pretty(&built))

@@ -1,14 +1,13 @@
 //! The rendered `redis-sentinel.yaml` runs on the real Redis binaries (issue 2 item 6,
 //! DESIGN §5): every pod of the reference profile's StatefulSets is emulated from the
-//! manifests themselves (`tests/pods`: its own address, DNS names, env, volumes, command) and
+//! manifests themselves (the library's `rehearse` emulation: its own address, DNS names, env, volumes, command) and
 //! the deployment must come up as one master with two replicas, watched by three Sentinels
 //! that agree on it and know each other.
 //!
-//! Needs root (namespaces, mounts), `unshare`, `setpriv` and Debian's `redis-server`,
+//! Needs root (namespaces, mounts), `unshare`, `setpriv`, `nsenter`, `busybox` and Debian's `redis-server`,
 //! `redis-sentinel` and `redis-cli`. Pods listen on 127.0.0.10 and up, so a Redis on
 //! 127.0.0.1:6379 does not interfere.
 
-mod pods;
 mod support;
 
 use std::net::Ipv4Addr;
@@ -17,8 +16,8 @@ use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result, bail, ensure};
 
-use pods::cli::{RedisCli, field, poll, values_of};
-use pods::{Cluster, Manifests, Secrets};
+use redis_sentinel_gen::rehearse::redis_cli::{RedisCli, field, poll, values_of};
+use redis_sentinel_gen::rehearse::{Cluster, Manifests, Secrets};
 
 /// The Secret the reference profile names (`spec.auth`).
 const SECRET: (&str, &str) = ("redis-auth", "password");
@@ -101,7 +100,14 @@ fn prerequisites() -> Option<std::path::PathBuf> {
         );
         return None;
     }
-    for tool in ["unshare", "setpriv", "redis-server", "redis-sentinel"] {
+    for tool in [
+        "unshare",
+        "setpriv",
+        "nsenter",
+        "busybox",
+        "redis-server",
+        "redis-sentinel",
+    ] {
         support::require_tool(tool)?;
     }
     support::require_tool("redis-cli")

@@ -82,6 +82,17 @@ pub struct Spec {
     /// Pod anti-affinity between pods of the same role. Defaults to `preferred`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub anti_affinity: Option<AntiAffinity>,
+    /// `redis_exporter` sidecars, metrics Services, a `ServiceMonitor` and the failover alert
+    /// rules (`PrometheusRule`). Off when absent.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub monitoring: Option<Monitoring>,
+    /// NetworkPolicies admitting only Redis, Sentinel, backup and client pods (and the
+    /// monitoring namespace to the metrics port). Off when absent.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub network_policy: Option<NetworkPolicySpec>,
+    /// A CronJob taking RDB snapshots from a replica into a backup volume. Off when absent.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub backup: Option<Backup>,
     /// The client workloads that should talk to Redis through Sentinel.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub clients: Vec<Client>,
@@ -254,6 +265,65 @@ pub struct SentinelSpec {
     pub storage: Option<Storage>,
 }
 
+/// Prometheus monitoring (Prometheus Operator CRDs).
+#[derive(Debug, Clone, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct Monitoring {
+    /// Turn monitoring on (the default when this section is present) or off.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub enabled: Option<bool>,
+    /// The `redis_exporter` image, pinned. Defaults to `oliver006/redis_exporter:v1.45.0`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub exporter_image: Option<String>,
+    /// CPU and memory of each exporter sidecar.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub resources: Option<Resources>,
+    /// Scrape interval of the `ServiceMonitor`, e.g. `30s`. Defaults to `30s`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub interval: Option<String>,
+    /// Labels added to the `ServiceMonitor` and `PrometheusRule`, so that the Prometheus
+    /// resource's `serviceMonitorSelector` / `ruleSelector` picks them up (e.g.
+    /// `release: kube-prometheus-stack`).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub labels: BTreeMap<String, String>,
+}
+
+/// NetworkPolicies of the Redis, Sentinel and backup pods.
+#[derive(Debug, Clone, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct NetworkPolicySpec {
+    /// Turn the policies on (the default when this section is present) or off.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub enabled: Option<bool>,
+    /// Labels of the client pods (in the deployment's namespace) allowed to reach Redis and
+    /// Sentinel. Required when the policies are on: no clients means nobody can use Redis.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub client_pod_labels: BTreeMap<String, String>,
+    /// Namespace of Prometheus: the only namespace admitted to the metrics port.
+    /// Defaults to `monitoring`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub monitoring_namespace: Option<String>,
+}
+
+/// Scheduled RDB backups taken from a replica.
+#[derive(Debug, Clone, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct Backup {
+    /// Turn backups on (the default when this section is present) or off.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub enabled: Option<bool>,
+    /// Cron schedule of the CronJob (five fields). Defaults to `17 3 * * *` (daily, 03:17).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub schedule: Option<String>,
+    /// Snapshots kept; older ones are deleted after a successful backup. At least 1.
+    /// Defaults to 7.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub retention: Option<u32>,
+    /// The backup volume (a PersistentVolumeClaim). Size defaults to `10Gi`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub storage: Option<Storage>,
+}
+
 /// How strongly pods of one role are kept on different nodes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize, JsonSchema)]
 #[serde(rename_all = "lowercase")]
@@ -274,6 +344,22 @@ pub struct Client {
     pub name: String,
     /// The container in that workload that talks to Redis.
     pub container: String,
+    /// How the container finds Redis: `sentinel` (the default: `REDIS_SENTINEL_ADDRS`,
+    /// `REDIS_MASTER_NAME`) or `address` (the single-Redis form `REDIS_ADDR`, for a client or
+    /// an environment without Sentinel support).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub mode: Option<ClientMode>,
+}
+
+/// How a client container is told where Redis is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize, JsonSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum ClientMode {
+    /// `REDIS_SENTINEL_ADDRS` (every Sentinel pod) and `REDIS_MASTER_NAME`; survives failover.
+    Sentinel,
+    /// `REDIS_ADDR` pointing at the initial master pod. After a failover that pod is a
+    /// replica and refuses writes: for clients that cannot speak Sentinel, not for production.
+    Address,
 }
 
 /// Kinds of client workload.
@@ -291,6 +377,24 @@ pub enum ClientKind {
 pub struct Migration {
     /// The single Redis the clients use today.
     pub from: Endpoint,
+    /// The kustomize directory (a `kustomization.yaml`) of the existing setup — the old Redis
+    /// and the client workloads — that the phase overlays build on. A path relative to the
+    /// output directory of `render --out`. Defaults to `../base`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub base: Option<String>,
+    /// The objects of the old single Redis in that base, removed by the last phase.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub remove: Vec<ObjectRef>,
+}
+
+/// A Kubernetes object by kind and name.
+#[derive(Debug, Clone, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct ObjectRef {
+    /// Its kind, e.g. `Deployment`, `Service`, `ConfigMap`, `PersistentVolumeClaim`.
+    pub kind: String,
+    /// Its name.
+    pub name: String,
 }
 
 /// A host and port.

@@ -55,6 +55,8 @@ pub struct ConfigContext {
     pub config_dir: &'static str,
     pub data_dir: &'static str,
     pub lib_sh: &'static str,
+    /// Dumps the backup job keeps (`spec.backup.retention`); 0 with backups off.
+    pub backup_retention: u32,
 }
 
 /// Time Redis needs after the preStop hook to let replicas catch up, write its final
@@ -99,6 +101,7 @@ impl ConfigContext {
             config_dir: layout::CONFIG_DIR,
             data_dir: layout::DATA_DIR,
             lib_sh: layout::LIB_SH,
+            backup_retention: dep.backup.as_ref().map_or(0, |b| b.retention),
         }
     }
 }
@@ -111,6 +114,7 @@ pub fn redis_files(dep: &Deployment) -> Result<Files> {
     render_files(
         dep,
         &[
+            (layout::FAILOVER_REDIS, "failover-redis.sh.j2"),
             (layout::LIB_SH, "lib.sh.j2"),
             (layout::PRESTOP_REDIS, "prestop-redis.sh.j2"),
             (layout::PROBE_REDIS, "probe-redis.sh.j2"),
@@ -129,6 +133,17 @@ pub fn sentinel_files(dep: &Deployment) -> Result<Files> {
             (layout::PROBE_SENTINEL, "probe-sentinel.sh.j2"),
             (layout::SENTINEL_CONF, "sentinel.conf.j2"),
             (layout::START_SENTINEL, "start-sentinel.sh.j2"),
+        ],
+    )
+}
+
+/// Files of the backup ConfigMap: its own, so a backup change never rolls the Redis pods.
+pub fn backup_files(dep: &Deployment) -> Result<Files> {
+    render_files(
+        dep,
+        &[
+            (layout::BACKUP_SH, "backup.sh.j2"),
+            (layout::LIB_SH, "lib.sh.j2"),
         ],
     )
 }

@@ -21,12 +21,21 @@ pub const LIB_SH: &str = "lib.sh";
 pub const START_REDIS: &str = "start-redis.sh";
 /// preStop hook of every Redis pod (planned failover when the pod is the master).
 pub const PRESTOP_REDIS: &str = "prestop-redis.sh";
+/// Manual, loss-free failover, run in the master pod with `kubectl exec`.
+pub const FAILOVER_REDIS: &str = "failover-redis.sh";
 /// Readiness / liveness probe of every Redis pod.
 pub const PROBE_REDIS: &str = "probe-redis.sh";
 /// Start script of every Sentinel pod.
 pub const START_SENTINEL: &str = "start-sentinel.sh";
 /// Readiness / liveness probe of every Sentinel pod.
 pub const PROBE_SENTINEL: &str = "probe-sentinel.sh";
+
+/// Script of the backup CronJob (in the backup ConfigMap, next to `lib.sh`).
+pub const BACKUP_SH: &str = "backup.sh";
+/// Mount point of the backup volume in the backup pod, passed to the script as `BACKUP_DIR`.
+pub const BACKUP_DIR: &str = "/backup";
+pub const ENV_BACKUP_DIR: &str = "BACKUP_DIR";
+pub const VOLUME_BACKUP: &str = "backup";
 
 /// Volume names.
 pub const VOLUME_CONFIG: &str = "config";

@@ -31,6 +31,8 @@ pub const CHECKSUM_ANNOTATION: &str = "checksum/config";
 pub enum Role {
     Redis,
     Sentinel,
+    /// The pods of the backup CronJob.
+    Backup,
 }
 
 impl Role {
@@ -39,6 +41,7 @@ impl Role {
         match self {
             Role::Redis => "redis",
             Role::Sentinel => "redis-sentinel",
+            Role::Backup => "redis-backup",
         }
     }
 
@@ -47,6 +50,7 @@ impl Role {
         match self {
             Role::Redis => "redis",
             Role::Sentinel => "sentinel",
+            Role::Backup => "backup",
         }
     }
 }

@@ -70,7 +70,7 @@ fn field_env(name: &str, field_path: &str) -> EnvVar {
     }
 }
 
-fn secret_env(name: &str, secret: &resolve::SecretRef) -> EnvVar {
+pub fn secret_env(name: &str, secret: &resolve::SecretRef) -> EnvVar {
     EnvVar {
         name: name.to_string(),
         value_from: Some(EnvVarSource {
@@ -102,7 +102,7 @@ fn env(dep: &Deployment) -> Vec<EnvVar> {
 
 /// Requests and limits, both always set: a pod without limits can starve its node, one
 /// without requests is evicted first under pressure.
-fn resources(r: &ContainerResources) -> ResourceRequirements {
+pub fn resources(r: &ContainerResources) -> ResourceRequirements {
     let amounts = |cpu: &str, memory: &str| {
         BTreeMap::from([
             ("cpu".to_string(), Quantity(cpu.to_string())),
@@ -118,7 +118,7 @@ fn resources(r: &ContainerResources) -> ResourceRequirements {
 
 /// Container hardening: nothing is writable outside the mounted volumes, no capability, no
 /// way to gain privileges.
-fn container_security_context() -> SecurityContext {
+pub fn container_security_context() -> SecurityContext {
     SecurityContext {
         allow_privilege_escalation: Some(false),
         read_only_root_filesystem: Some(true),
@@ -132,7 +132,7 @@ fn container_security_context() -> SecurityContext {
 
 /// Pod hardening: the `redis` user of the official images, volumes group-owned by its group.
 /// `OnRootMismatch` avoids a recursive chown of a large data volume at every start.
-fn pod_security_context() -> PodSecurityContext {
+pub fn pod_security_context() -> PodSecurityContext {
     PodSecurityContext {
         run_as_non_root: Some(true),
         run_as_user: Some(resolve::REDIS_UID),
@@ -306,6 +306,8 @@ pub struct StatefulSetParts<'a> {
     pub config_checksum: &'a str,
     pub termination_grace_period_seconds: i64,
     pub container: Container,
+    /// Containers beside the main one (the metrics exporter), already hardened.
+    pub sidecars: Vec<Container>,
     pub volumes: Vec<Volume>,
     pub data_claim: PersistentVolumeClaim,
 }
@@ -322,6 +324,7 @@ pub fn statefulset(dep: &Deployment, parts: StatefulSetParts<'_>) -> Result<Stat
         config_checksum,
         termination_grace_period_seconds,
         container,
+        sidecars,
         volumes,
         data_claim,
     } = parts;
@@ -349,7 +352,7 @@ pub fn statefulset(dep: &Deployment, parts: StatefulSetParts<'_>) -> Result<Stat
                     security_context: Some(pod_security_context()),
                     termination_grace_period_seconds: Some(termination_grace_period_seconds),
                     affinity: Some(anti_affinity(dep, role)),
-                    containers: vec![container],
+                    containers: std::iter::once(container).chain(sidecars).collect(),
                     volumes: Some(volumes),
                     ..Default::default()
                 }),

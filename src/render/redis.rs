@@ -8,11 +8,11 @@ use k8s_openapi::api::apps::v1::StatefulSet;
 use k8s_openapi::api::core::v1::{ConfigMap, Container, ExecAction, Lifecycle, LifecycleHandler};
 
 use crate::render::meta::Role;
-use crate::render::{config_files, layout, pod};
+use crate::render::{config_files, layout, monitoring, pod};
 use crate::resolve::{Deployment, REDIS_PORT};
 
-/// Name of the Redis container and of its port.
-const CONTAINER: &str = "redis";
+/// Name of the Redis container and of its port (also `kubectl exec -c` in the runbook).
+pub const CONTAINER: &str = "redis";
 
 /// Startup probe: loading a large AOF or RDB takes minutes, and liveness must not kill Redis
 /// while it loads. 5 s × 120 = up to 10 minutes.
@@ -74,6 +74,7 @@ fn statefulset(
             // final save.
             termination_grace_period_seconds: i64::from(dep.redis.termination_grace_period_seconds),
             container: container(dep),
+            sidecars: monitoring::exporter(dep, Role::Redis).into_iter().collect(),
             volumes: vec![
                 pod::config_volume(&dep.names.redis_config),
                 pod::empty_dir_volume(layout::VOLUME_TMP),

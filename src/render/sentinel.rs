@@ -7,11 +7,11 @@ use k8s_openapi::api::apps::v1::StatefulSet;
 use k8s_openapi::api::core::v1::{ConfigMap, Container};
 
 use crate::render::meta::Role;
-use crate::render::{config_files, layout, pod};
+use crate::render::{config_files, layout, monitoring, pod};
 use crate::resolve::{Deployment, SENTINEL_PORT};
 
-/// Name of the Sentinel container and of its port.
-const CONTAINER: &str = "sentinel";
+/// Name of the Sentinel container and of its port (also `kubectl exec -c` in the runbook).
+pub const CONTAINER: &str = "sentinel";
 
 /// Sentinel holds no data and stops at once; 10 s is plenty.
 const TERMINATION_GRACE_SECONDS: i64 = 10;
@@ -49,6 +49,9 @@ pub fn statefulset(dep: &Deployment, config_checksum: &str) -> Result<StatefulSe
             config_checksum,
             termination_grace_period_seconds: TERMINATION_GRACE_SECONDS,
             container: container(dep),
+            sidecars: monitoring::exporter(dep, Role::Sentinel)
+                .into_iter()
+                .collect(),
             volumes: vec![
                 pod::config_volume(&dep.names.sentinel_config),
                 pod::empty_dir_volume(layout::VOLUME_TMP),

@@ -10,7 +10,11 @@
 //! container. None of these paths exist on the host, and every mount vanishes with the
 //! namespace when the pod's processes end.
 //!
-//! If the test process dies without cleaning up, the parent-death signals (test thread →
+//! A pod stops the way the kubelet stops it: its preStop hook runs inside the pod (same
+//! namespaces, root, env and user as the container), then SIGTERM goes to PID 1, and SIGKILL
+//! when the termination grace period (counted from the start of the hook) is over.
+//!
+//! If the process dies without cleaning up, the parent-death signals (spawning thread →
 //! `unshare` → PID 1) take the pods down with it.
 
 use std::collections::BTreeMap;
@@ -21,12 +25,13 @@ use std::net::{Ipv4Addr, TcpListener};
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Component, Path, PathBuf};
 use std::process::{Child, Command, ExitStatus, Stdio};
+use std::sync::{Arc, RwLock};
 use std::thread::sleep;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use anyhow::{Context, Result, bail};
 
-use super::manifest::{IMAGE_DATA_OWNER, Manifests, PodPlan, Process, Secrets, Source};
+use crate::rehearse::manifest::{IMAGE_DATA_OWNER, Manifests, PodPlan, Process, Secrets, Source};
 
 /// Host directories the container root shares read-only: the Redis binaries and every
 /// tool the scripts call live under `/usr`; `/etc` supplies passwd, ld.so and the like.
@@ -46,9 +51,26 @@ const RESOLV_CONF: &str = "nameserver 127.0.0.255\noptions timeout:1 attempts:1\
 const NSSWITCH_CONF: &str = "passwd: files\ngroup: files\nshadow: files\nhosts: files\n";
 /// How long an init container may run.
 const INIT_TIMEOUT: Duration = Duration::from_secs(60);
+/// How long a killed pod's processes may take to go.
+const REAP_TIMEOUT: Duration = Duration::from_secs(10);
+/// How long a new pod waits for its ports to be free: a pod that was just stopped on the
+/// same address may still be closing them.
+const PORT_WAIT: Duration = Duration::from_secs(5);
+/// New pod addresses start this far above the first one.
+const NEW_IP_OFFSET: u32 = 128;
+
+/// Cluster DNS as a table: name → current address.
+pub type Dns = Arc<RwLock<BTreeMap<String, Ipv4Addr>>>;
+
 /// Upper bound of the SIGTERM grace when the cluster is torn down (the pods' own grace
 /// periods are sized for a preStop failover, which a teardown does not run).
 const TEARDOWN_GRACE: Duration = Duration::from_secs(10);
+/// What the kubelet adds once when a preStop hook used up the whole grace period, so that
+/// SIGTERM still gets a moment before SIGKILL.
+const HOOK_OVERRUN_GRACE: Duration = Duration::from_secs(2);
+/// The Redis image's shell is busybox ash; the emulated pods run the scripts with it too, so
+/// a dash- or bash-only construct fails here as it would in the cluster.
+const BUSYBOX: &str = "/usr/bin/busybox";
 
 /// A set of emulated pods from one rendered stream.
 pub struct Cluster {
@@ -58,6 +80,14 @@ pub struct Cluster {
     /// Everything the cluster writes on the host lives under here.
     state: PathBuf,
     running: BTreeMap<String, Child>,
+    cluster_domain: String,
+    /// Names outside the pods that cluster DNS also answers (a Service, an old Redis).
+    extra_hosts: Vec<(Ipv4Addr, String)>,
+    /// What cluster DNS answers now: every name of every pod (and the extra hosts), shared
+    /// with clients outside the pods, which resolve through it as a pod would.
+    dns: Dns,
+    /// The address the next pod that gets a new one (a deleted pod coming back) takes.
+    next_ip: Ipv4Addr,
     /// Held while the cluster exists: another cluster on the same addresses (a second
     /// `cargo test` on this machine) waits instead of colliding on the ports.
     _address_lock: File,
@@ -87,18 +117,85 @@ impl Cluster {
             pods,
             state,
             running: BTreeMap::new(),
+            cluster_domain: cluster_domain.to_string(),
+            extra_hosts: Vec::new(),
+            dns: Dns::default(),
+            // Clear of the addresses the pods start with.
+            next_ip: Ipv4Addr::from(u32::from(first_ip) + NEW_IP_OFFSET),
             _address_lock: address_lock,
         };
-        let hosts = cluster.hosts_lines();
         for pod in &cluster.pods {
             let etc = cluster.pod_dir(&pod.name).join("etc");
             fs::create_dir_all(&etc)?;
-            let own = format!("{}\t{} {}\n", pod.ip, pod.fqdn, pod.name);
-            fs::write(etc.join("hosts"), format!("{hosts}{own}"))?;
             fs::write(etc.join("resolv.conf"), RESOLV_CONF)?;
             fs::write(etc.join("nsswitch.conf"), NSSWITCH_CONF)?;
         }
+        cluster.write_hosts()?;
         Ok(cluster)
+    }
+
+    /// Make `name` resolve to `ip` in every pod, running or not (a Service in front of
+    /// something outside the emulation, say).
+    pub fn add_host(&mut self, ip: Ipv4Addr, name: &str) -> Result<()> {
+        self.extra_hosts.push((ip, name.to_string()));
+        self.write_hosts()
+    }
+
+    /// Cluster DNS: what every name resolves to now.
+    pub fn dns(&self) -> Dns {
+        self.dns.clone()
+    }
+
+    /// Start `name` as a new pod on a new address, as a deleted pod comes back in
+    /// Kubernetes: every pod's `/etc/hosts` (cluster DNS) follows at once, and peers must
+    /// find it again by name.
+    pub fn start_on_new_ip(&mut self, name: &str) -> Result<()> {
+        if self.running.contains_key(name) {
+            bail!("{name} is still running");
+        }
+        let ip = self.next_ip;
+        self.next_ip = Ipv4Addr::from(u32::from(ip) + 1);
+        let pod = self
+            .pods
+            .iter_mut()
+            .find(|p| p.name == name)
+            .with_context(|| format!("no pod {name}"))?;
+        pod.ip = ip;
+        self.write_hosts()?;
+        self.start(name)
+    }
+
+    /// Every pod's `/etc/hosts`. Running pods see the file through a bind mount, which pins
+    /// the inode: it is rewritten in place, never replaced by a new file.
+    fn write_hosts(&self) -> Result<()> {
+        let mut hosts = self.hosts_lines();
+        for (ip, name) in &self.extra_hosts {
+            let _ = writeln!(hosts, "{ip}\t{name}");
+        }
+        let mut table = BTreeMap::new();
+        for pod in &self.pods {
+            for name in pod.short_names.iter().chain([&pod.fqdn, &pod.name]) {
+                table.insert(name.clone(), pod.ip);
+            }
+        }
+        for (ip, name) in &self.extra_hosts {
+            table.insert(name.clone(), *ip);
+        }
+        if let Ok(mut dns) = self.dns.write() {
+            *dns = table;
+        }
+        for pod in &self.pods {
+            let own = format!("{}\t{} {}\n", pod.ip, pod.fqdn, pod.name);
+            let path = self.pod_dir(&pod.name).join("etc").join("hosts");
+            let mut file = OpenOptions::new()
+                .create(true)
+                .write(true)
+                .truncate(true)
+                .open(&path)
+                .with_context(|| format!("cannot write {}", path.display()))?;
+            file.write_all(format!("{hosts}{own}").as_bytes())?;
+        }
+        Ok(())
     }
 
     pub fn pods(&self) -> &[PodPlan] {
@@ -114,10 +211,11 @@ impl Cluster {
     }
 
     /// What cluster DNS would answer, as `/etc/hosts` lines: every pod's FQDN and the
-    /// shorter forms the pod's DNS search path would complete.
+    /// shorter forms the pod's DNS search path would complete, then every Service's names
+    /// with the addresses of the pods it selects.
     fn hosts_lines(&self) -> String {
         let mut lines = String::from(
-            "# emulated pod: Kubernetes-managed hosts file plus the cluster's pod DNS names\n\
+            "# emulated pod: Kubernetes-managed hosts file plus the cluster's DNS names\n\
              127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\n",
         );
         for pod in &self.pods {
@@ -129,7 +227,32 @@ impl Cluster {
                 pod.short_names.join(" ")
             );
         }
+        for (name, ip) in self.service_records() {
+            let _ = writeln!(lines, "{ip}\t{name}");
+        }
         lines
+    }
+
+    /// (name, address) of every Service name for every pod it selects; the short forms
+    /// `<svc>.<ns>.svc`, `<svc>.<ns>` and `<svc>` as the search path completes them.
+    fn service_records(&self) -> Vec<(String, Ipv4Addr)> {
+        let mut records = Vec::new();
+        for svc in self.manifests.services() {
+            let names = format!(
+                "{0}.{1}.svc.{2} {0}.{1}.svc {0}.{1} {0}",
+                svc.name, svc.namespace, self.cluster_domain
+            );
+            for pod in &self.pods {
+                let selected = svc
+                    .selector
+                    .iter()
+                    .all(|(k, v)| pod.labels.get(k) == Some(v));
+                if selected && pod.namespace == svc.namespace {
+                    records.push((names.clone(), pod.ip));
+                }
+            }
+        }
+        records
     }
 
     fn pod_dir(&self, pod: &str) -> PathBuf {
@@ -140,29 +263,41 @@ impl Cluster {
         self.pod_dir(pod).join("log")
     }
 
-    /// Start `name`: fresh emptyDirs and ConfigMap files, its PVC as the last run left it,
-    /// its init containers to completion, then its container in the background.
+    /// Start `name` as a new pod: fresh emptyDirs and ConfigMap files, its PVC as the last
+    /// run left it, its init containers to completion, then its container in the background.
     pub fn start(&mut self, name: &str) -> Result<()> {
+        self.start_with(name, true)
+    }
+
+    /// Start `name`'s container again in the same pod, as the kubelet restarts a container
+    /// that exited: emptyDirs keep their content.
+    pub fn restart_container(&mut self, name: &str) -> Result<()> {
+        self.start_with(name, false)
+    }
+
+    fn start_with(&mut self, name: &str, new_pod: bool) -> Result<()> {
         if self.running.contains_key(name) {
             bail!("{name} is already running");
         }
         let pod = self.pod(name)?.clone();
         for port in pod.ports() {
             // A listener left over from an earlier run would answer in this pod's place.
-            TcpListener::bind((pod.ip, port))
-                .with_context(|| format!("{name}: {}:{port} is already in use", pod.ip))?;
+            let deadline = Instant::now() + PORT_WAIT;
+            while let Err(e) = TcpListener::bind((pod.ip, port)) {
+                if Instant::now() >= deadline {
+                    bail!("{name}: {}:{port} is already in use: {e}", pod.ip);
+                }
+                sleep(Duration::from_millis(50));
+            }
         }
         let (init, main) = pod.containers()?;
-        let [main] = main.as_slice() else {
-            bail!("{name}: only single-container pods are emulated");
-        };
         let init = init
             .into_iter()
             .map(|c| pod.process(c, &self.manifests, &self.secrets))
             .collect::<Result<Vec<_>>>()?;
         let main = pod.process(main, &self.manifests, &self.secrets)?;
         for process in init.iter().chain([&main]) {
-            self.prepare_volumes(&pod, process)?;
+            self.prepare_volumes(&pod, process, new_pod)?;
         }
         for process in &init {
             let mut child = self.launch(&pod, process, &[])?;
@@ -228,8 +363,9 @@ impl Cluster {
     }
 
     /// Prepare the volumes `process` mounts as the kubelet does at pod start: ConfigMap
-    /// files and emptyDirs fresh, the PVC as the pod's last run left it.
-    fn prepare_volumes(&self, pod: &PodPlan, process: &Process) -> Result<()> {
+    /// files fresh, emptyDirs fresh for a new pod (kept across a container restart), the
+    /// PVC as the pod's last run left it.
+    fn prepare_volumes(&self, pod: &PodPlan, process: &Process, new_pod: bool) -> Result<()> {
         let fs_group = pod.spec.security_context.as_ref().and_then(|s| s.fs_group);
         let fs_group = fs_group.map(u32::try_from).transpose().context("fsGroup")?;
         for mount in &process.mounts {
@@ -247,7 +383,10 @@ impl Cluster {
                         std::os::unix::fs::chown(&file, None, fs_group)?;
                     }
                 }
-                Source::EmptyDir { .. } => recreate_dir(&dir, 0o777, fs_group)?,
+                Source::EmptyDir { .. } if new_pod || !dir.exists() => {
+                    recreate_dir(&dir, 0o777, fs_group)?;
+                }
+                Source::EmptyDir { .. } => {}
                 Source::Claim { .. } if dir.exists() => {}
                 Source::Claim { .. } => recreate_dir(&dir, 0o755, fs_group)?,
             }
@@ -291,24 +430,7 @@ impl Cluster {
             "===== {} container {} starting =====",
             pod.name, process.container
         )?;
-        let mut tail: Vec<String> = vec!["/usr/bin/env".into(), "-i".into(), "-C".into()];
-        tail.push(process.workdir.clone());
-        tail.extend(process.env.iter().map(|(k, v)| format!("{k}={v}")));
-        tail.extend([
-            "/usr/bin/setpriv".to_string(),
-            format!("--reuid={}", process.uid),
-            format!("--regid={}", process.gid),
-        ]);
-        tail.push(if process.groups.is_empty() {
-            "--clear-groups".into()
-        } else {
-            let list: Vec<String> = process.groups.iter().map(u32::to_string).collect();
-            format!("--groups={}", list.join(","))
-        });
-        // Changing uid clears the parent-death signal; keep it so PID 1 still dies with
-        // `unshare`.
-        tail.extend(["--pdeathsig=keep".into(), "--".into()]);
-        tail.extend(process.argv.iter().cloned());
+        let mut tail = in_container(process, &process.argv);
         tail.extend(extra_args.iter().cloned());
 
         Command::new("setpriv")
@@ -331,6 +453,159 @@ impl Cluster {
             .stderr(log)
             .spawn()
             .with_context(|| format!("{}: cannot start setpriv/unshare", pod.name))
+    }
+
+    /// Whether `name`'s container is running (started and not stopped or exited).
+    pub fn is_running(&mut self, name: &str) -> bool {
+        self.running
+            .get_mut(name)
+            .is_some_and(|child| matches!(child.try_wait(), Ok(None)))
+    }
+
+    /// SIGKILL to `name`'s PID 1, as a crashed node or an OOM kill ends a container: no
+    /// preStop, no grace. Returns once the pod's processes are gone.
+    pub fn kill(&mut self, name: &str) -> Result<()> {
+        let mut child = self
+            .running
+            .remove(name)
+            .with_context(|| format!("{name} is not running"))?;
+        if let Some(pid) = pid1(&child) {
+            signal(pid, "KILL");
+        }
+        reap(&mut child);
+        self.note(name, "killed (SIGKILL)");
+        Ok(())
+    }
+
+    /// Stop `name` as `kubectl delete pod` does: its preStop hook, then SIGTERM, then
+    /// SIGKILL when the termination grace period (counted from the start of the hook) ends.
+    pub fn stop(&mut self, name: &str) -> Result<()> {
+        self.stop_many(&[name.to_string()])
+    }
+
+    /// Stop every pod of `names` at once, each as [`Cluster::stop`] does (a namespace
+    /// deleted, a node drained): the hooks run side by side, and each pod gets its SIGTERM
+    /// when its own hook is done.
+    pub fn stop_many(&mut self, names: &[String]) -> Result<()> {
+        let mut stopping = Vec::new();
+        for name in names {
+            let pod = self.pod(name)?.clone();
+            let hook = self.pre_stop(&pod)?;
+            let child = self
+                .running
+                .remove(name)
+                .with_context(|| format!("{name} is not running"))?;
+            stopping.push((pod, hook, child));
+        }
+        let this = &*self;
+        std::thread::scope(|scope| {
+            for (pod, hook, mut child) in stopping {
+                scope.spawn(move || this.stop_pod(&pod, hook.as_deref(), &mut child));
+            }
+        });
+        Ok(())
+    }
+
+    fn stop_pod(&self, pod: &PodPlan, hook: Option<&[String]>, child: &mut Child) {
+        let deadline = Instant::now() + pod.grace();
+        let pid = pid1(child);
+        if let (Some(argv), Some(pid)) = (hook, pid) {
+            self.note(&pod.name, &format!("preStop {}", argv.join(" ")));
+            match self.exec_in(pod, pid, argv, deadline) {
+                Ok((true, _)) => {}
+                Ok((false, out)) => self.note(&pod.name, &format!("preStop failed: {out}")),
+                Err(e) => self.note(&pod.name, &format!("preStop: {e:#}")),
+            }
+        }
+        self.note(&pod.name, "SIGTERM");
+        if let Some(pid) = pid {
+            signal(pid, "TERM");
+        }
+        let deadline = deadline.max(Instant::now() + HOOK_OVERRUN_GRACE);
+        if !matches!(wait_until(child, deadline), Ok(Some(_))) {
+            self.note(&pod.name, "grace period over; SIGKILL");
+            if let Some(pid) = pid1(child) {
+                signal(pid, "KILL");
+            }
+            reap(child);
+        }
+    }
+
+    /// The container's `lifecycle.preStop.exec` command, if it has one.
+    fn pre_stop(&self, pod: &PodPlan) -> Result<Option<Vec<String>>> {
+        let (_, main) = pod.containers()?;
+        let Some(handler) = main.lifecycle.as_ref().and_then(|l| l.pre_stop.as_ref()) else {
+            return Ok(None);
+        };
+        if handler.http_get.is_some() || handler.tcp_socket.is_some() || handler.sleep.is_some() {
+            bail!("{}: only exec preStop hooks are emulated", pod.name);
+        }
+        Ok(handler.exec.as_ref().and_then(|e| e.command.clone()))
+    }
+
+    /// Run `argv` inside running pod `name` as `kubectl exec` does: the container's
+    /// namespaces, root, env, user and working directory. Its success and combined output.
+    pub fn exec(&self, name: &str, argv: &[String], timeout: Duration) -> Result<(bool, String)> {
+        self.exec_until(name, argv, Instant::now() + timeout)
+    }
+
+    fn exec_until(&self, name: &str, argv: &[String], deadline: Instant) -> Result<(bool, String)> {
+        let pod = self.pod(name)?;
+        let child = self
+            .running
+            .get(name)
+            .with_context(|| format!("{name} is not running"))?;
+        let pid = pid1(child).with_context(|| format!("{name} has no PID 1"))?;
+        self.exec_in(pod, pid, argv, deadline)
+    }
+
+    /// Run `argv` in the container whose PID 1 is `pid` until `deadline`.
+    fn exec_in(
+        &self,
+        pod: &PodPlan,
+        pid: u32,
+        argv: &[String],
+        deadline: Instant,
+    ) -> Result<(bool, String)> {
+        let (_, main) = pod.containers()?;
+        let process = pod.process(main, &self.manifests, &self.secrets)?;
+        let out_path = self.pod_dir(&pod.name).join(format!(
+            "exec-{}.out",
+            SystemTime::now().duration_since(UNIX_EPOCH)?.as_nanos()
+        ));
+        let out = File::create(&out_path)?;
+        let mut exec = Command::new("nsenter")
+            .args(["-t", &pid.to_string(), "-m", "-u", "-p", "-r", "-w", "--"])
+            .args(in_container(&process, argv))
+            .env_clear()
+            .env("PATH", "/usr/sbin:/usr/bin:/sbin:/bin")
+            .stdin(Stdio::null())
+            .stdout(out.try_clone()?)
+            .stderr(out)
+            .spawn()
+            .with_context(|| format!("{}: cannot run nsenter", pod.name))?;
+        let status = wait_until(&mut exec, deadline)?;
+        if status.is_none() {
+            let _ = exec.kill();
+            let _ = exec.wait();
+        }
+        let output = fs::read_to_string(&out_path).unwrap_or_default();
+        let _ = fs::remove_file(&out_path);
+        // The hook's output belongs in the pod's log too (the kubelet reports it as an event).
+        if let Ok(mut log) = OpenOptions::new()
+            .append(true)
+            .open(self.log_path(&pod.name))
+        {
+            let _ = log.write_all(output.as_bytes());
+        }
+        Ok((status.is_some_and(|s| s.success()), output))
+    }
+
+    /// A line in `name`'s log marking what the harness did to it.
+    fn note(&self, name: &str, what: &str) {
+        if let Ok(mut log) = OpenOptions::new().append(true).open(self.log_path(name)) {
+            let _ = writeln!(log, "===== {name}: {what} =====");
+        }
     }
 
     /// SIGTERM to every pod's PID 1, a grace period, then SIGKILL for what remains.
@@ -394,6 +669,8 @@ fn launcher(
     for dir in HOST_DIRS {
         let _ = writeln!(s, "mkdir {0}\nmount -o bind,ro /{dir} {0}", r(dir));
     }
+    // busybox decides what to be from argv[0]: mounted over `sh`, it is the image's ash.
+    let _ = writeln!(s, "mount -o bind,ro {BUSYBOX} {}", r("usr/bin/sh"));
     for name in HOST_LINKS {
         let host = Path::new("/").join(name);
         match fs::read_link(&host) {
@@ -457,6 +734,30 @@ fn launcher(
     Ok(s)
 }
 
+/// `argv` as the container runs it, from inside the pod's root: a clean env, the working
+/// directory, then the container's user and groups.
+fn in_container(process: &Process, argv: &[String]) -> Vec<String> {
+    let mut tail: Vec<String> = vec!["/usr/bin/env".into(), "-i".into(), "-C".into()];
+    tail.push(process.workdir.clone());
+    tail.extend(process.env.iter().map(|(k, v)| format!("{k}={v}")));
+    tail.extend([
+        "/usr/bin/setpriv".to_string(),
+        format!("--reuid={}", process.uid),
+        format!("--regid={}", process.gid),
+    ]);
+    tail.push(if process.groups.is_empty() {
+        "--clear-groups".into()
+    } else {
+        let list: Vec<String> = process.groups.iter().map(u32::to_string).collect();
+        format!("--groups={}", list.join(","))
+    });
+    // Changing uid clears the parent-death signal; keep it so PID 1 still dies with
+    // `unshare`.
+    tail.extend(["--pdeathsig=keep".into(), "--".into()]);
+    tail.extend(argv.iter().cloned());
+    tail
+}
+
 /// `path` quoted for `sh`.
 fn q(path: &Path) -> String {
     format!("'{}'", path.display().to_string().replace('\'', r"'\''"))
@@ -512,6 +813,19 @@ fn signal(pid: u32, name: &str) {
         .args(["-s", name, &pid.to_string()])
         .stderr(Stdio::null())
         .status();
+}
+
+/// Wait for `unshare` to exit after its PID 1 got SIGKILL: it exits once PID 1 is gone,
+/// and only then are the pod's sockets closed (killing `unshare` first would return while
+/// Redis still holds its port). Killed itself if it does not follow.
+fn reap(unshare: &mut Child) {
+    if !matches!(
+        wait_until(unshare, Instant::now() + REAP_TIMEOUT),
+        Ok(Some(_))
+    ) {
+        let _ = unshare.kill();
+        let _ = unshare.wait();
+    }
 }
 
 /// Wait for `child` until `deadline`: its status, or `None` if it is still running.

@@ -11,7 +11,7 @@ use std::time::Duration;
 
 use anyhow::{Context, Result, anyhow, bail};
 use k8s_openapi::api::apps::v1::StatefulSet;
-use k8s_openapi::api::core::v1::{ConfigMap, Container, PodSpec};
+use k8s_openapi::api::core::v1::{ConfigMap, Container, PodSpec, Service};
 
 /// Secret values by (Secret name, key): the emulated cluster's Secrets.
 pub type Secrets = BTreeMap<(String, String), String>;
@@ -33,6 +33,17 @@ const DEFAULT_CONFIGMAP_MODE: i32 = 0o644;
 pub struct Manifests {
     config_maps: BTreeMap<String, ConfigMap>,
     stateful_sets: Vec<StatefulSet>,
+    services: Vec<ServiceName>,
+}
+
+/// A Service as cluster DNS sees it: its names answer with the addresses of the pods its
+/// selector matches (a headless Service's records; for a ClusterIP Service the emulation has
+/// no virtual IP, so its name answers with the pods' addresses too).
+#[derive(Debug, Clone)]
+pub struct ServiceName {
+    pub name: String,
+    pub namespace: String,
+    pub selector: BTreeMap<String, String>,
 }
 
 /// One pod of a StatefulSet, with its place in the emulated network.
@@ -48,6 +59,8 @@ pub struct PodPlan {
     pub short_names: Vec<String>,
     pub ip: Ipv4Addr,
     pub spec: PodSpec,
+    /// The pod template's labels: what Service selectors match.
+    pub labels: BTreeMap<String, String>,
     /// Names of the StatefulSet's volumeClaimTemplates: volumes backed by a per-pod PVC.
     pub claims: Vec<String>,
 }
@@ -94,6 +107,7 @@ impl Manifests {
             serde_saphyr::from_multiple(rendered).context("rendered output is not YAML")?;
         let mut config_maps = BTreeMap::new();
         let mut stateful_sets = Vec::new();
+        let mut services = Vec::new();
         for doc in docs {
             match doc.get("kind").and_then(|k| k.as_str()) {
                 Some("ConfigMap") => {
@@ -106,6 +120,18 @@ impl Manifests {
                     stateful_sets
                         .push(serde_json::from_value(doc).context("a rendered StatefulSet")?);
                 }
+                Some("Service") => {
+                    let svc: Service = serde_json::from_value(doc).context("a rendered Service")?;
+                    let selector = svc.spec.and_then(|s| s.selector).unwrap_or_default();
+                    // A Service without a selector has no pods behind it to answer with.
+                    if !selector.is_empty() {
+                        services.push(ServiceName {
+                            name: svc.metadata.name.context("Service without name")?,
+                            namespace: svc.metadata.namespace.unwrap_or_else(|| "default".into()),
+                            selector,
+                        });
+                    }
+                }
                 _ => {}
             }
         }
@@ -115,7 +141,13 @@ impl Manifests {
         Ok(Manifests {
             config_maps,
             stateful_sets,
+            services,
         })
+    }
+
+    /// The Services whose names cluster DNS answers.
+    pub fn services(&self) -> &[ServiceName] {
+        &self.services
     }
 
     /// Every pod of every StatefulSet, in stream order then ordinal order, with consecutive
@@ -145,6 +177,12 @@ impl Manifests {
                 .spec
                 .clone()
                 .with_context(|| format!("{sts_name}: no pod template spec"))?;
+            let labels = spec
+                .template
+                .metadata
+                .as_ref()
+                .and_then(|m| m.labels.clone())
+                .unwrap_or_default();
             let claims = spec
                 .volume_claim_templates
                 .iter()
@@ -172,6 +210,7 @@ impl Manifests {
                     namespace: namespace.clone(),
                     ip,
                     spec: pod_spec.clone(),
+                    labels: labels.clone(),
                     claims: claims.clone(),
                 });
             }
@@ -237,23 +276,47 @@ impl PodPlan {
             .collect()
     }
 
-    /// Init containers (run to completion, in order) and main containers that use the Redis
-    /// image. A container of another image cannot be emulated with the Redis binaries; it is
-    /// named in the error so nobody mistakes a partial emulation for a full one.
-    pub fn containers(&self) -> Result<(Vec<&Container>, Vec<&Container>)> {
+    /// Init containers (run to completion, in order) and the one main container of the Redis
+    /// image, which the local binaries replace. Sidecars of other images (a metrics
+    /// exporter) only observe Redis; they are not run, and [`PodPlan::sidecars`] names them
+    /// so the report can say so. An init container of another image would change what Redis
+    /// starts with, so it is an error.
+    pub fn containers(&self) -> Result<(Vec<&Container>, &Container)> {
         let init: Vec<&Container> = self.spec.init_containers.iter().flatten().collect();
-        let main: Vec<&Container> = self.spec.containers.iter().collect();
-        for c in init.iter().chain(&main) {
+        for c in &init {
             let image = c.image.as_deref().unwrap_or("");
             if !is_redis_image(image) {
                 bail!(
-                    "{}: container {} uses image {image:?}, which the emulation cannot replace",
+                    "{}: init container {} uses image {image:?}, which the emulation cannot replace",
                     self.name,
                     c.name
                 );
             }
         }
+        let main: Vec<&Container> = self
+            .spec
+            .containers
+            .iter()
+            .filter(|c| is_redis_image(c.image.as_deref().unwrap_or("")))
+            .collect();
+        let [main] = main.as_slice() else {
+            bail!(
+                "{}: {} containers use the Redis image; exactly one is emulated",
+                self.name,
+                main.len()
+            );
+        };
         Ok((init, main))
+    }
+
+    /// `container (image)` of every main container that is not run (not the Redis image).
+    pub fn sidecars(&self) -> Vec<String> {
+        self.spec
+            .containers
+            .iter()
+            .filter(|c| !is_redis_image(c.image.as_deref().unwrap_or("")))
+            .map(|c| format!("{} ({})", c.name, c.image.as_deref().unwrap_or("")))
+            .collect()
     }
 
     /// Resolve `container` as the kubelet would: env, command and args, user, mounts.
@@ -461,20 +524,67 @@ fn expand(input: &str, env: &[(String, String)]) -> String {
     out
 }
 
-#[test]
-fn expansion_follows_kubernetes_rules() {
-    let env = vec![("POD_NAME".to_string(), "redis-0".to_string())];
-    assert_eq!(expand("$(POD_NAME).svc", &env), "redis-0.svc");
-    assert_eq!(
-        expand("$(MISSING) $$(POD_NAME) $x $(", &env),
-        "$(MISSING) $(POD_NAME) $x $("
-    );
-}
+#[cfg(test)]
+mod tests {
+    use super::*;
 
-#[test]
-fn only_the_redis_repository_counts_as_the_redis_image() {
-    assert!(is_redis_image("redis:7.2.5-alpine"));
-    assert!(is_redis_image("docker.io/library/redis@sha256:0123"));
-    assert!(!is_redis_image("oliver006/redis_exporter:v1.62.0"));
-    assert!(!is_redis_image("busybox"));
+    #[test]
+    fn expansion_follows_kubernetes_rules() {
+        let env = vec![("POD_NAME".to_string(), "redis-0".to_string())];
+        assert_eq!(expand("$(POD_NAME).svc", &env), "redis-0.svc");
+        assert_eq!(
+            expand("$(MISSING) $$(POD_NAME) $x $(", &env),
+            "$(MISSING) $(POD_NAME) $x $("
+        );
+    }
+
+    #[test]
+    fn only_the_redis_repository_counts_as_the_redis_image() {
+        assert!(is_redis_image("redis:7.2.5-alpine"));
+        assert!(is_redis_image("docker.io/library/redis@sha256:0123"));
+        assert!(!is_redis_image("oliver006/redis_exporter:v1.62.0"));
+        assert!(!is_redis_image("busybox"));
+    }
+
+    #[test]
+    fn services_select_pods_by_their_template_labels() {
+        let stream = "\
+apiVersion: v1
+kind: Service
+metadata: {name: db, namespace: ns}
+spec: {clusterIP: None, selector: {app: redis}}
+---
+apiVersion: v1
+kind: Service
+metadata: {name: external, namespace: ns}
+spec: {type: ExternalName, externalName: example.org}
+---
+apiVersion: apps/v1
+kind: StatefulSet
+metadata: {name: redis, namespace: ns}
+spec:
+  replicas: 2
+  serviceName: db
+  selector: {matchLabels: {app: redis}}
+  template:
+    metadata: {labels: {app: redis, tier: data}}
+    spec: {containers: [{name: redis, image: 'redis:7.2.5'}]}
+";
+        let manifests = Manifests::parse(stream).unwrap();
+        let services = manifests.services();
+        assert_eq!(services.len(), 1, "a Service without selector has no pods");
+        assert_eq!(services[0].name, "db");
+        let pods = manifests
+            .pods(Ipv4Addr::new(127, 0, 2, 1), "cluster.local")
+            .unwrap();
+        assert_eq!(pods.len(), 2);
+        assert_eq!(pods[1].fqdn, "redis-1.db.ns.svc.cluster.local");
+        assert_eq!(pods[1].ip, Ipv4Addr::new(127, 0, 2, 2));
+        assert!(
+            services[0]
+                .selector
+                .iter()
+                .all(|(k, v)| pods[1].labels.get(k) == Some(v))
+        );
+    }
 }

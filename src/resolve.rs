@@ -3,6 +3,8 @@
 //!
 //! `resolve` runs only on a profile that passed validation, so it does not check again.
 
+use serde::Serialize;
+
 use crate::profile::spec::{
     AntiAffinity, ClientKind, ClientMode, Fsync, ObjectRef, Profile, ResourceAmounts, Resources,
     SavePoint,
@@ -78,7 +80,7 @@ pub struct Backup {
 }
 
 /// Names of every generated object.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Serialize)]
 pub struct Names {
     /// StatefulSet of the initial master (1 pod).
     pub redis_master: String,

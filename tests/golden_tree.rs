@@ -47,18 +47,13 @@ fn render_tree(profile: &Path) -> BTreeMap<String, String> {
     let relative = profile
         .strip_prefix(support::repo_root())
         .unwrap_or(profile);
-    let output = Command::new(BIN)
-        .arg("render")
-        .arg(relative)
-        .arg("--out")
-        .arg(&out)
-        .current_dir(support::repo_root())
-        .output()
-        .unwrap_or_else(|e| panic!("cannot run redis-sentinel-gen: {e}"));
-    assert!(
-        output.status.success(),
-        "{}",
-        String::from_utf8_lossy(&output.stderr)
+    support::run_ok(
+        Command::new(BIN)
+            .arg("render")
+            .arg(relative)
+            .arg("--out")
+            .arg(&out)
+            .current_dir(support::repo_root()),
     );
     let files = tree(&out);
     let _ = std::fs::remove_dir_all(&out);

@@ -32,15 +32,10 @@ fn setup(name: &str, profile: &str) -> Setup {
         "apiVersion: kustomize.config.k8s.io/v1beta1\nkind: Kustomization\ngenerators:\n  - profile.yaml\n",
     )
     .unwrap_or_else(|e| panic!("{e}"));
-    let output = Command::new(BIN)
-        .args(["install-kustomize-plugin", "--dir"])
-        .arg(&xdg)
-        .output()
-        .unwrap_or_else(|e| panic!("cannot run redis-sentinel-gen: {e}"));
-    assert!(
-        output.status.success(),
-        "{}",
-        String::from_utf8_lossy(&output.stderr)
+    support::run_ok(
+        Command::new(BIN)
+            .args(["install-kustomize-plugin", "--dir"])
+            .arg(&xdg),
     );
     Setup {
         root,

@@ -9,7 +9,7 @@ use crate::profile::spec::ClientMode;
 use crate::render::clients::{self, ClientEnv};
 use crate::render::meta::Role;
 use crate::render::{layout, redis, sentinel};
-use crate::resolve::{Deployment, REDIS_PORT, SENTINEL_PORT};
+use crate::resolve::{Deployment, Names, REDIS_PORT, SENTINEL_PORT};
 use crate::templates;
 
 /// `RUNBOOK.md`, relative to the output directory.
@@ -35,15 +35,7 @@ pub struct OpsContext {
     pub redis_container: &'static str,
     pub sentinel_container: &'static str,
     /// StatefulSets, Services, PodDisruptionBudgets and ConfigMaps.
-    pub redis_master: String,
-    pub redis_replica: String,
-    pub sentinel: String,
-    pub redis_headless: String,
-    pub sentinel_headless: String,
-    pub redis_config: String,
-    pub sentinel_config: String,
-    pub redis_pdb: String,
-    pub sentinel_pdb: String,
+    pub names: Names,
     /// The initial master pod (`redis-master-0`) and its DNS name.
     pub master_pod: String,
     pub master_host: String,
@@ -91,7 +83,6 @@ pub struct ClientContext {
 
 impl OpsContext {
     pub fn new(dep: &Deployment) -> Self {
-        let n = &dep.names;
         let redis_pods = dep.redis_pod_names();
         OpsContext {
             generated: clients::header(dep)
@@ -109,15 +100,7 @@ impl OpsContext {
             sentinel_app: Role::Sentinel.app(),
             redis_container: redis::CONTAINER,
             sentinel_container: sentinel::CONTAINER,
-            redis_master: n.redis_master.clone(),
-            redis_replica: n.redis_replica.clone(),
-            sentinel: n.sentinel.clone(),
-            redis_headless: n.redis_headless.clone(),
-            sentinel_headless: n.sentinel_headless.clone(),
-            redis_config: n.redis_config.clone(),
-            sentinel_config: n.sentinel_config.clone(),
-            redis_pdb: n.redis_pdb.clone(),
-            sentinel_pdb: n.sentinel_pdb.clone(),
+            names: dep.names.clone(),
             master_pod: redis_pods[0].clone(),
             master_host: dep.redis_pod_hosts()[0].clone(),
             replica_pods: redis_pods[1..].to_vec(),

@@ -74,6 +74,21 @@ fn profiles_in(dir: &Path) -> Vec<PathBuf> {
     profiles
 }
 
+/// Run `command` and return its output; panics with its stderr unless it succeeded.
+pub fn run_ok(command: &mut Command) -> std::process::Output {
+    let output = command
+        .output()
+        .unwrap_or_else(|e| panic!("cannot run {:?}: {e}", command.get_program()));
+    assert!(
+        output.status.success(),
+        "{:?} failed ({}):\n{}",
+        command.get_program(),
+        output.status,
+        String::from_utf8_lossy(&output.stderr)
+    );
+    output
+}
+
 /// Run the built binary's `render <path>` and return its stdout (`redis-sentinel.yaml`).
 pub fn render_profile(path: &Path) -> String {
     let output = Command::new(env!("CARGO_BIN_EXE_redis-sentinel-gen"))

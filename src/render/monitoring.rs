@@ -238,6 +238,18 @@ struct Alert<'a> {
     runbook_anchor: &'a str,
 }
 
+impl AlertRule {
+    /// The `RUNBOOK.md` anchor its `runbook_url` points at.
+    pub fn runbook_anchor(&self) -> Option<&str> {
+        self.annotations
+            .get("runbook_url")?
+            .strip_prefix(RUNBOOK_URL_PREFIX)
+    }
+}
+
+/// `runbook_url` of every alert: a section of the generated `RUNBOOK.md`.
+const RUNBOOK_URL_PREFIX: &str = "RUNBOOK.md#";
+
 impl Alert<'_> {
     fn rule(self) -> AlertRule {
         AlertRule {
@@ -250,7 +262,7 @@ impl Alert<'_> {
                 ("description".to_string(), self.description),
                 (
                     "runbook_url".to_string(),
-                    format!("RUNBOOK.md#{}", self.runbook_anchor),
+                    format!("{RUNBOOK_URL_PREFIX}{}", self.runbook_anchor),
                 ),
             ]),
         }

@@ -8,7 +8,7 @@ use serde::Serialize;
 use crate::profile::spec::ClientMode;
 use crate::render::clients::{self, ClientEnv};
 use crate::render::meta::Role;
-use crate::render::{layout, redis, sentinel};
+use crate::render::{layout, monitoring, redis, sentinel};
 use crate::resolve::{Deployment, Names, REDIS_PORT, SENTINEL_PORT};
 use crate::templates;
 
@@ -57,7 +57,18 @@ pub struct OpsContext {
     pub failover_script: String,
     /// `None` with auth off.
     pub auth: Option<AuthContext>,
+    /// The sections alerts point at; empty with monitoring off (no alerts are rendered).
+    pub alert_sections: Vec<AlertSectionContext>,
     pub clients: Vec<ClientContext>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct AlertSectionContext {
+    pub anchor: &'static str,
+    pub title: &'static str,
+    pub response: &'static str,
+    /// The alerts that link here.
+    pub alerts: Vec<String>,
 }
 
 #[derive(Debug, Serialize)]
@@ -119,6 +130,7 @@ impl OpsContext {
                 secret_name: a.name.clone(),
                 secret_key: a.key.clone(),
             }),
+            alert_sections: alert_sections(dep),
             clients: dep
                 .clients
                 .iter()
@@ -147,7 +159,142 @@ impl OpsContext {
     }
 }
 
+/// A section of the runbook that alerts point at (`runbook_url: RUNBOOK.md#<anchor>`).
+pub struct AlertSection {
+    pub anchor: &'static str,
+    pub title: &'static str,
+    /// What to do, in the runbook's own terms (`$NS`, `$SENTINEL_CLI`, § numbers).
+    pub response: &'static str,
+}
+
+/// Every anchor an alert of `render::monitoring` may point at, in runbook order.
+pub const ALERT_SECTIONS: &[AlertSection] = &[
+    AlertSection {
+        anchor: "failover",
+        title: "A failover happened",
+        response: "Expected after a master loss or a planned failover. Check that the Sentinels \
+                   agree on the new master (§2), that the old master came back as its replica \
+                   (§3), and why it was lost: `kubectl describe pod` and the previous logs \
+                   (`kubectl logs --previous`) of the old master's pod.",
+    },
+    AlertSection {
+        anchor: "sentinel-quorum",
+        title: "Sentinels cannot reach quorum, or too few see the master",
+        response: "A failover needs a majority of Sentinels. List the Sentinel pods and their \
+                   readiness (§1), ask each for `SENTINEL sentinels` and `SENTINEL ckquorum` (§2), \
+                   and read their logs for `+sdown sentinel`. Stale entries after a scale-down \
+                   go away with `SENTINEL RESET` (§6).",
+    },
+    AlertSection {
+        anchor: "sentinel-tilt",
+        title: "A Sentinel is in TILT mode",
+        response: "Sentinel stops acting when its own timer jumps: the process was stalled (CPU \
+                   throttling at its limit, a paused node, a clock step). It leaves TILT after \
+                   30 s of normal running. Check the pod's CPU use against its limit and the \
+                   node's events; raise `spec.sentinel.resources` if it is throttled.",
+    },
+    AlertSection {
+        anchor: "no-master",
+        title: "No Redis pod is master",
+        response: "Ask the Sentinels who the master is (§2) and every Redis pod for its role \
+                   (§3). If the named master's pod is down, Sentinel fails over once a replica \
+                   is eligible; if none is (`-failover-abort-no-good-slave`), fix replication \
+                   first (§7).",
+    },
+    AlertSection {
+        anchor: "more-than-one-master",
+        title: "More than one Redis pod is master",
+        response: "Only the master the Sentinels name (§2) is real; the other is an old master \
+                   that came back before Sentinel reconfigured it, and Sentinel demotes it \
+                   within seconds. If it stays master, check that the Sentinels reach it (its \
+                   DNS name, the password) and restart its pod: the start script asks the \
+                   Sentinels and rejoins as a replica.",
+    },
+    AlertSection {
+        anchor: "replica-link-down",
+        title: "A replica's link to the master is down",
+        response: "The replica's log says why: DNS of the headless Service, authentication, or \
+                   a full sync still loading (§3, §7). A replica without a link is not a \
+                   failover candidate.",
+    },
+    AlertSection {
+        anchor: "missing-replicas",
+        title: "Fewer replicas than configured",
+        response: "List the Redis pods (§1) and the master's `INFO replication` (§3). With \
+                   fewer replicas online than `min-replicas-to-write`, the master refuses \
+                   writes with `NOREPLICAS`.",
+    },
+    AlertSection {
+        anchor: "persistence-errors",
+        title: "RDB or AOF writes are failing",
+        response: "`redis-cli INFO persistence` in the pod shows `rdb_last_bgsave_status` and \
+                   `aof_last_write_status`. The usual cause is a full volume: \
+                   `kubectl exec -n $NS <pod> -c redis -- df -h /data`; expand the PVC or \
+                   free space. While an RDB save fails the master refuses writes \
+                   (`stop-writes-on-bgsave-error`).",
+    },
+    AlertSection {
+        anchor: "metrics-missing",
+        title: "Metrics are missing",
+        response: "Prometheus does not scrape a pod's `metrics` sidecar: check the sidecar's \
+                   logs, that the ServiceMonitor's labels match your Prometheus, and that the \
+                   NetworkPolicy admits the monitoring namespace to the metrics port.",
+    },
+];
+
 /// `RUNBOOK.md` of `dep`.
 pub fn runbook(dep: &Deployment) -> Result<String> {
     templates::render("runbook.md.j2", &OpsContext::new(dep))
+}
+
+/// The runbook sections of the alerts `dep` renders, each with the alerts that link to it.
+fn alert_sections(dep: &Deployment) -> Vec<AlertSectionContext> {
+    if dep.monitoring.is_none() {
+        return Vec::new();
+    }
+    let alerts = monitoring::alerts(dep);
+    ALERT_SECTIONS
+        .iter()
+        .map(|section| AlertSectionContext {
+            anchor: section.anchor,
+            title: section.title,
+            response: section.response,
+            alerts: alerts
+                .iter()
+                .filter(|rule| rule.runbook_anchor() == Some(section.anchor))
+                .map(|rule| rule.alert.clone())
+                .collect(),
+        })
+        .filter(|section| !section.alerts.is_empty())
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::profile::spec::Profile;
+    use crate::resolve::resolve;
+
+    #[test]
+    fn every_alert_links_to_a_section_the_runbook_has() {
+        let profile: Profile =
+            serde_saphyr::from_str(include_str!("../../profiles/welcomebot.yaml")).unwrap();
+        let dep = resolve(&profile, "profiles/welcomebot.yaml");
+        let text = runbook(&dep).unwrap();
+        let alerts = monitoring::alerts(&dep);
+        assert!(
+            !alerts.is_empty(),
+            "the reference profile has monitoring on"
+        );
+        for rule in &alerts {
+            let anchor = rule
+                .runbook_anchor()
+                .unwrap_or_else(|| panic!("{} has no runbook_url", rule.alert));
+            assert!(
+                text.contains(&format!("<a id=\"{anchor}\"></a>")),
+                "{} links to RUNBOOK.md#{anchor}, which the runbook lacks",
+                rule.alert
+            );
+        }
+    }
 }

@@ -4,11 +4,20 @@ use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand};
 
+/// `--version`: the package version and the commit it was built from (`unknown` outside a
+/// git checkout), so a report or an issue can name the exact build.
+pub const VERSION: &str = concat!(
+    env!("CARGO_PKG_VERSION"),
+    " (commit ",
+    env!("REDIS_SENTINEL_GEN_COMMIT"),
+    ")"
+);
+
 /// Turn one typed profile into a validated Redis + Sentinel deployment for Kubernetes.
 #[derive(Debug, Parser)]
 #[command(
     name = "redis-sentinel-gen",
-    version,
+    version = VERSION,
     after_help = "\
 Examples:
   redis-sentinel-gen render                         # the embedded reference profile
@@ -97,8 +106,8 @@ Examples:
 
 #[derive(Debug, Args)]
 pub struct RenderArgs {
-    /// The profile to render; the embedded reference profile (profiles/welcomebot.yaml) when
-    /// absent.
+    /// The profile to render (`-` reads it from stdin); the embedded reference profile
+    /// (profiles/welcomebot.yaml) when absent.
     pub profile: Option<PathBuf>,
     /// Write the whole tree into DIR (redis-sentinel.yaml, kustomization.yaml, clients/,
     /// migration/, RUNBOOK.md) instead of printing. Nothing is written unless the profile is
@@ -109,19 +118,23 @@ pub struct RenderArgs {
     /// redis-sentinel.yaml.
     #[arg(long, conflicts_with = "out")]
     pub runbook: bool,
+    /// With --out: do not print the next-steps note on stderr.
+    #[arg(short, long)]
+    pub quiet: bool,
 }
 
 #[derive(Debug, Args)]
 pub struct ValidateArgs {
-    /// Profiles to check.
+    /// Profiles to check (`-` reads one from stdin).
     #[arg(required = true, value_name = "FILE")]
     pub files: Vec<PathBuf>,
 }
 
 #[derive(Debug, Args)]
 pub struct CheckArgs {
-    /// The profile the files were rendered from; the embedded reference profile when absent.
-    /// Name it exactly as it was named to `render`: the generated headers quote it.
+    /// The profile the files were rendered from (`-` reads it from stdin); the embedded
+    /// reference profile when absent. Name it exactly as it was named to `render`: the
+    /// generated headers quote it.
     pub profile: Option<PathBuf>,
     /// The directory `render --out DIR` wrote.
     #[arg(long, value_name = "DIR")]

@@ -194,7 +194,13 @@ fn run_render(args: &RenderArgs) -> i32 {
         Err(code) => return code,
     };
     report(match &args.out {
-        Some(dir) => output_tree(&dep).and_then(|files| emit::write_tree(dir, &files)),
+        Some(dir) => output_tree(&dep)
+            .and_then(|files| emit::write_tree(dir, &files))
+            .map(|()| {
+                if !args.quiet {
+                    eprint!("{}", crate::next_steps::note(&dep, dir));
+                }
+            }),
         None if args.runbook => runbook::runbook(&dep).and_then(|text| print_stdout(&text)),
         None => render::redis_sentinel_yaml(&dep).and_then(|yaml| print_stdout(&yaml)),
     })

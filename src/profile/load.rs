@@ -2,6 +2,7 @@
 //! line and column. Structural problems are all reported together, never just the first.
 
 use std::collections::BTreeMap;
+use std::io::Read;
 use std::path::Path;
 
 use serde_saphyr::MessageFormatter;
@@ -11,6 +12,11 @@ use crate::profile::default;
 use crate::profile::shape::{self, child_path};
 use crate::profile::spec::{API_VERSION, KIND, Profile};
 use crate::profile::yaml::{self, Node, NodeKind, ParseFailure, Pos};
+
+/// The path that names standard input on the command line.
+pub const STDIN_PATH: &str = "-";
+/// The name a profile read from standard input is shown under.
+pub const STDIN_NAME: &str = "<stdin>";
 
 /// Profile text and the name it is shown under.
 #[derive(Debug, Clone)]
@@ -22,7 +28,22 @@ pub struct Source {
 impl Source {
     /// Read a profile file. An unreadable file is a finding like any other, so that
     /// `validate a.yaml missing.yaml` still checks `a.yaml`.
+    /// `-` is standard input, shown as `<stdin>` (so `render -` works in a pipe).
     pub fn read(path: &Path) -> Result<Source, Box<Finding>> {
+        if path == Path::new(STDIN_PATH) {
+            let mut text = String::new();
+            return match std::io::stdin().read_to_string(&mut text) {
+                Ok(_) => Ok(Source {
+                    name: STDIN_NAME.to_string(),
+                    text,
+                }),
+                Err(e) => Err(Box::new(Finding::new(
+                    Severity::Error,
+                    STDIN_NAME,
+                    format!("cannot read the profile from standard input: {e}"),
+                ))),
+            };
+        }
         let name = path.display().to_string();
         match std::fs::read_to_string(path) {
             Ok(text) => Ok(Source { name, text }),

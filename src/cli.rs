@@ -74,6 +74,20 @@ Examples:
   redis-sentinel-gen install-kustomize-plugin --dir /tmp/xdg
   XDG_CONFIG_HOME=/tmp/xdg kubectl kustomize --enable-alpha-plugins overlay/")]
     InstallKustomizePlugin(InstallPluginArgs),
+    /// Print a commented starter profile (the reference deployment, every field explained),
+    /// or write it with -o.
+    #[command(after_help = "\
+Examples:
+  redis-sentinel-gen init > profiles/shop.yaml
+  redis-sentinel-gen init -o profiles/shop.yaml        # refuses to overwrite a file")]
+    Init(InitArgs),
+    /// Explain one field of the profile: type, valid values, meaning, default, sub-fields.
+    #[command(after_help = "\
+Examples:
+  redis-sentinel-gen explain spec.sentinel.quorum
+  redis-sentinel-gen explain spec.clients            # a list: its items' fields
+  redis-sentinel-gen explain                         # the top level")]
+    Explain(ExplainArgs),
     /// Print the profile's JSON Schema (draft-07) for editors and check-jsonschema.
     #[command(after_help = "\
 Examples:
@@ -121,6 +135,21 @@ pub struct RenderArgs {
     /// With --out: do not print the next-steps note on stderr.
     #[arg(short, long)]
     pub quiet: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct InitArgs {
+    /// Write the profile to FILE (which must not exist yet) instead of printing it.
+    #[arg(short = 'o', long = "output", value_name = "FILE")]
+    pub output: Option<PathBuf>,
+}
+
+#[derive(Debug, Args)]
+pub struct ExplainArgs {
+    /// The field's path, e.g. `spec.sentinel.quorum` or `spec.clients[].name`; the top
+    /// level when absent.
+    #[arg(value_name = "FIELD", default_value = "")]
+    pub field: String,
 }
 
 #[derive(Debug, Args)]

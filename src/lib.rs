@@ -7,6 +7,8 @@ pub mod checklist;
 pub mod cli;
 pub mod diagnostic;
 pub mod emit;
+pub mod explain;
+pub mod init;
 pub mod krm;
 pub mod kustomize;
 pub mod next_steps;

@@ -8,8 +8,8 @@ use std::path::Path;
 use clap::{CommandFactory, Parser};
 
 use crate::cli::{
-    CheckArgs, ChecklistArgs, Cli, Command, InstallPluginArgs, RehearseArgs, RenderArgs,
-    ValidateArgs,
+    CheckArgs, ChecklistArgs, Cli, Command, ExplainArgs, InitArgs, InstallPluginArgs, RehearseArgs,
+    RenderArgs, ValidateArgs,
 };
 use crate::diagnostic::{self, Finding};
 use crate::profile::load::{self, Loaded, Source};
@@ -53,6 +53,8 @@ where
         Some(Command::Check(args)) => run_check(&args),
         Some(Command::Krm) => run_krm(false),
         Some(Command::InstallKustomizePlugin(args)) => run_install_plugin(&args),
+        Some(Command::Init(args)) => run_init(&args),
+        Some(Command::Explain(args)) => run_explain(&args),
         Some(Command::Schema) => {
             report(print_stdout(&crate::profile::schema::profile_schema_json()))
         }
@@ -405,5 +407,46 @@ fn run_checklist(args: &ChecklistArgs) -> i32 {
         EXIT_INVALID
     } else {
         EXIT_OK
+    }
+}
+
+/// `init`: the starter profile on stdout, or in a new file (never over an existing one).
+fn run_init(args: &InitArgs) -> i32 {
+    let text = match crate::init::starter_profile() {
+        Ok(text) => text,
+        Err(e) => return report(Err(e)),
+    };
+    let Some(path) = &args.output else {
+        return report(print_stdout(&text));
+    };
+    let written = std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .open(path)
+        .and_then(|mut file| file.write_all(text.as_bytes()));
+    match written {
+        Ok(()) => {
+            eprintln!(
+                "wrote {}; next: edit it, then redis-sentinel-gen validate {}",
+                path.display(),
+                shell_word(&path.display().to_string())
+            );
+            EXIT_OK
+        }
+        Err(e) => {
+            eprintln!("error: cannot create {}: {e}", path.display());
+            EXIT_INVALID
+        }
+    }
+}
+
+/// `explain FIELD`: the field's documentation on stdout; an unknown field is invalid input.
+fn run_explain(args: &ExplainArgs) -> i32 {
+    match crate::explain::explain(&args.field) {
+        Ok(text) => report(print_stdout(&text)),
+        Err(message) => {
+            eprintln!("error: {message}");
+            EXIT_INVALID
+        }
     }
 }

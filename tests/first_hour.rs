@@ -165,3 +165,55 @@ fn render_out_prints_next_steps_unless_quiet() {
     );
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+#[test]
+fn init_prints_a_profile_that_renders_like_the_reference() {
+    let init = run_with_stdin(&["init"], b"");
+    assert_eq!(init.status.code(), Some(0), "{}", text(&init.stderr));
+    let starter = init.stdout;
+    assert!(text(&starter).contains("# Sentinels that must agree the master is down."));
+    let valid = run_with_stdin(&["validate", "-"], &starter);
+    assert_eq!(valid.status.code(), Some(0), "{}", text(&valid.stderr));
+    // The starter holds the reference's values: the same manifests, byte for byte, but for
+    // the name the header quotes.
+    let from_starter = text(&run_with_stdin(&["render", "-"], &starter).stdout);
+    let reference = text(&run_with_stdin(&["render"], b"").stdout).replacen(
+        "profiles/welcomebot.yaml (embedded)",
+        "<stdin>",
+        1,
+    );
+    assert!(!from_starter.is_empty());
+    assert_eq!(from_starter, reference);
+}
+
+#[test]
+fn init_output_never_overwrites_a_file() {
+    let dir = temp_dir("init");
+    std::fs::create_dir_all(&dir).expect("create a temp dir");
+    let file = dir.join("shop.yaml");
+    let file_arg = file.display().to_string();
+    let first = run_with_stdin(&["init", "-o", &file_arg], b"");
+    assert_eq!(first.status.code(), Some(0), "{}", text(&first.stderr));
+    std::fs::write(&file, "mine\n").expect("edit the file");
+    let second = run_with_stdin(&["init", "-o", &file_arg], b"");
+    assert_eq!(second.status.code(), Some(1));
+    assert_eq!(std::fs::read_to_string(&file).expect("read back"), "mine\n");
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn explain_documents_a_field_and_rejects_an_unknown_one() {
+    let out = run_with_stdin(&["explain", "spec.sentinel.quorum"], b"");
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let doc = text(&out.stdout);
+    assert!(
+        doc.starts_with("FIELD:    spec.sentinel.quorum <integer>"),
+        "{doc}"
+    );
+    assert!(doc.contains("DESCRIPTION:"), "{doc}");
+
+    let out = run_with_stdin(&["explain", "spec.sentinal"], b"");
+    assert_eq!(out.status.code(), Some(1));
+    let error = text(&out.stderr);
+    assert!(error.contains("did you mean `sentinel`?"), "{error}");
+}

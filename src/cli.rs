@@ -79,7 +79,8 @@ Examples:
     #[command(after_help = "\
 Examples:
   redis-sentinel-gen init > profiles/shop.yaml
-  redis-sentinel-gen init -o profiles/shop.yaml        # refuses to overwrite a file")]
+  redis-sentinel-gen init -o profiles/shop.yaml        # refuses to overwrite a file
+  redis-sentinel-gen init --from-base deploy/base -o profiles/shop.yaml")]
     Init(InitArgs),
     /// Explain one field of the profile: type, valid values, meaning, default, sub-fields.
     #[command(after_help = "\
@@ -142,6 +143,10 @@ pub struct InitArgs {
     /// Write the profile to FILE (which must not exist yet) instead of printing it.
     #[arg(short = 'o', long = "output", value_name = "FILE")]
     pub output: Option<PathBuf>,
+    /// Learn the clients, the old Redis and the namespace from an existing kustomize base
+    /// (built with `kubectl kustomize DIR`).
+    #[arg(long, value_name = "DIR")]
+    pub from_base: Option<PathBuf>,
 }
 
 #[derive(Debug, Args)]

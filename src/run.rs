@@ -412,10 +412,32 @@ fn run_checklist(args: &ChecklistArgs) -> i32 {
 
 /// `init`: the starter profile on stdout, or in a new file (never over an existing one).
 fn run_init(args: &InitArgs) -> i32 {
-    let text = match crate::init::starter_profile() {
+    let made = match &args.from_base {
+        None => crate::init::starter_profile(),
+        Some(base) => crate::init::from_base::learn(base).and_then(|learned| {
+            let (text, notes) = crate::init::starter_profile_from_base(&learned, base)?;
+            for note in notes {
+                eprintln!("note: {note}");
+            }
+            Ok(text)
+        }),
+    };
+    let text = match made {
         Ok(text) => text,
         Err(e) => return report(Err(e)),
     };
+    // What init prints must validate as it stands; a finding here is a bug or a base whose
+    // names no profile can hold, and either way nothing is written.
+    let source = Source {
+        name: "the generated profile".to_string(),
+        text: text.clone(),
+    };
+    let (_, findings) = check(&source);
+    if findings.iter().any(Finding::is_error) {
+        print_findings(&findings);
+        eprintln!("error: the profile made from the base is not valid; nothing written");
+        return EXIT_INVALID;
+    }
     let Some(path) = &args.output else {
         return report(print_stdout(&text));
     };

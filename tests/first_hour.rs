@@ -2,6 +2,8 @@
 //! `validate -`, `check -`), `--version` naming the commit, and the next-steps note after
 //! `render --out` (silenced by `-q`).
 
+mod support;
+
 use std::io::Write;
 use std::path::Path;
 use std::process::{Command, Output, Stdio};
@@ -216,4 +218,125 @@ fn explain_documents_a_field_and_rejects_an_unknown_one() {
     assert_eq!(out.status.code(), Some(1));
     let error = text(&out.stderr);
     assert!(error.contains("did you mean `sentinel`?"), "{error}");
+}
+
+/// `init --from-base` on `base` (relative to the repository): the profile it printed, checked
+/// by `validate`, and then rendered beside a copy of the base, with every migration phase and
+/// the clients Component built by the real `kubectl kustomize`. The built 2-switch phase.
+fn init_from_base_and_build_every_phase(base: &str, tag: &str) -> (serde_json::Value, String) {
+    let init = run_with_stdin(&["init", "--from-base", base], b"");
+    assert_eq!(init.status.code(), Some(0), "{}", text(&init.stderr));
+    let profile_text = init.stdout;
+    let valid = run_with_stdin(&["validate", "-"], &profile_text);
+    assert_eq!(valid.status.code(), Some(0), "{}", text(&valid.stderr));
+    let profile: serde_json::Value =
+        serde_saphyr::from_slice(&profile_text).expect("init printed YAML");
+
+    let dir = temp_dir(tag);
+    let copied = dir.join("base");
+    std::fs::create_dir_all(&dir).expect("create a temp dir");
+    support::run_ok(
+        Command::new("cp")
+            .arg("-r")
+            .arg(repo().join(base))
+            .arg(&copied),
+    );
+    let out = dir.join("redis");
+    let out_arg = out.display().to_string();
+    let rendered = run_with_stdin(&["render", "-q", "-", "--out", &out_arg], &profile_text);
+    assert_eq!(
+        rendered.status.code(),
+        Some(0),
+        "{}",
+        text(&rendered.stderr)
+    );
+    let mut switch = String::new();
+    for phase in ["1-deploy", "2-switch", "3-cleanup"] {
+        let built = support::run_ok(
+            Command::new("kubectl")
+                .arg("kustomize")
+                .arg(out.join("migration").join(phase)),
+        );
+        if phase == "2-switch" {
+            switch = text(&built.stdout);
+        }
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+    (profile, switch)
+}
+
+#[test]
+fn init_from_base_learns_the_reference_base() {
+    if support::require_tool("kubectl").is_none() {
+        return;
+    }
+    let (profile, switch) =
+        init_from_base_and_build_every_phase("tests/fixtures/migration/base", "base-ref");
+    let spec = &profile["spec"];
+    assert_eq!(profile["metadata"]["namespace"], "welcomebot");
+    assert_eq!(spec["migration"]["from"]["host"], "redis-service");
+    assert_eq!(spec["migration"]["from"]["port"], 6379);
+    assert_eq!(
+        spec["migration"]["remove"],
+        serde_json::json!([
+            {"kind": "Deployment", "name": "redis"},
+            {"kind": "Service", "name": "redis-service"}
+        ])
+    );
+    // The worker's log-shipper talks to another Redis (logs-redis, not in the base): not a client.
+    assert_eq!(
+        spec["clients"],
+        serde_json::json!([
+            {"container": "welcomebot-master", "kind": "Deployment", "name": "welcomebot-master"},
+            {"container": "welcomebot-worker", "kind": "Deployment", "name": "welcomebot-worker"}
+        ])
+    );
+    // The bots' own label admits them, not a label the base never set.
+    assert_eq!(
+        spec["networkPolicy"]["clientPodLabels"],
+        serde_json::json!({"app": "welcomebot"})
+    );
+    assert!(switch.contains("REDIS_SENTINEL_ADDRS"), "{switch}");
+}
+
+#[test]
+fn init_from_base_learns_a_base_with_two_differently_labelled_apps() {
+    if support::require_tool("kubectl").is_none() {
+        return;
+    }
+    let (profile, switch) =
+        init_from_base_and_build_every_phase("tests/fixtures/init/two-apps/base", "two-apps");
+    let spec = &profile["spec"];
+    assert_eq!(profile["metadata"]["namespace"], "shop");
+    assert_eq!(spec["migration"]["from"]["host"], "cache");
+    assert_eq!(spec["migration"]["from"]["port"], 6380);
+    assert_eq!(
+        spec["migration"]["remove"],
+        serde_json::json!([
+            {"kind": "StatefulSet", "name": "cache"},
+            {"kind": "Service", "name": "cache"}
+        ])
+    );
+    assert_eq!(
+        spec["clients"],
+        serde_json::json!([
+            {"container": "sender", "kind": "Deployment", "name": "mailer"},
+            {"container": "web", "kind": "Deployment", "name": "storefront"}
+        ])
+    );
+    assert_eq!(
+        spec["networkPolicy"]["clientPodLabels"],
+        serde_json::json!({"team": "storefront"})
+    );
+    for app in ["name: mailer", "name: storefront"] {
+        assert!(
+            switch.contains(app),
+            "{app} missing from 2-switch:\n{switch}"
+        );
+    }
+    assert_eq!(
+        switch.matches("name: REDIS_SENTINEL_ADDRS").count(),
+        2,
+        "both apps get the Sentinel address:\n{switch}"
+    );
 }

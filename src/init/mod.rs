@@ -2,10 +2,13 @@
 //! validates and renders as it stands), every field documented with the first line of its
 //! schema description, and the optional fields the reference leaves out as commented lines.
 
+pub mod from_base;
+
 use std::fmt::Write;
+use std::path::Path;
 
 use anyhow::{Context, Result};
-use serde_json::Value;
+use serde_json::{Value, json};
 
 use crate::explain::{description, first_sentence, target};
 use crate::profile::default;
@@ -23,12 +26,71 @@ const HEADER: &str = "\
 
 /// The starter profile text.
 pub fn starter_profile() -> Result<String> {
-    let values: Value = serde_saphyr::from_str(default::TEXT)
-        .context("bug: the embedded reference profile does not parse")?;
+    Ok(annotated(&reference_values()?, HEADER))
+}
+
+/// The starter profile for the clients and the old Redis of `learned` (a user's base at
+/// `base`); what could not be learned keeps the reference's values. Notes for the user (what
+/// was left out and why) are returned beside the text.
+pub fn starter_profile_from_base(
+    learned: &from_base::Learned,
+    base: &Path,
+) -> Result<(String, Vec<String>)> {
+    let mut values = reference_values()?;
+    let mut notes = Vec::new();
+    let namespace = learned.namespace.clone().unwrap_or_else(|| {
+        notes.push("the base sets no namespace: the profile says `default`".to_string());
+        "default".to_string()
+    });
+    values["metadata"]["name"] = json!(namespace);
+    values["metadata"]["namespace"] = json!(namespace);
+    values["spec"]["masterName"] = json!(format!("{namespace}-master"));
+    values["spec"]["clients"] = learned
+        .clients
+        .iter()
+        .map(|(kind, name, container)| json!({"kind": kind, "name": name, "container": container}))
+        .collect();
+    values["spec"]["migration"] = json!({
+        "from": {"host": learned.from_host, "port": learned.from_port},
+        "remove": learned
+            .remove
+            .iter()
+            .map(|(kind, name)| json!({"kind": kind, "name": name}))
+            .collect::<Vec<_>>(),
+    });
+    if learned.common_client_labels.is_empty() {
+        if let Some(spec) = values["spec"].as_object_mut() {
+            spec.remove("networkPolicy");
+        }
+        notes.push(
+            "the client pods share no label, so no NetworkPolicy could admit them all: \
+             spec.networkPolicy is left out"
+                .to_string(),
+        );
+    } else {
+        values["spec"]["networkPolicy"]["clientPodLabels"] = json!(learned.common_client_labels);
+    }
+    let header = format!(
+        "{HEADER}# Learned from the kustomize base {base}: the clients, the old Redis and the\n\
+         # namespace. spec.migration.base is the path of that base relative to the directory\n\
+         # you render into (--out); it defaults to ../base.\n",
+        base = base.display()
+    );
+    Ok((annotated(&values, &header), notes))
+}
+
+fn reference_values() -> Result<Value> {
+    serde_saphyr::from_str(default::TEXT)
+        .context("bug: the embedded reference profile does not parse")
+}
+
+/// `values` as profile text: every field under a comment with its meaning, optional fields
+/// that `values` leaves out as commented lines.
+fn annotated(values: &Value, header: &str) -> String {
     let root = profile_schema();
-    let mut out = String::from(HEADER);
-    write_object(&root, &root, Some(&values), 0, &mut out);
-    Ok(out)
+    let mut out = String::from(header);
+    write_object(&root, &root, Some(values), 0, &mut out);
+    out
 }
 
 fn write_object(

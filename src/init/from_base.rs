@@ -15,6 +15,9 @@ use serde_json::Value;
 /// The env variables through which the clients of a single Redis find it today.
 const ADDR_VARS: [&str; 2] = ["REDIS_ADDR", "REDIS_URL"];
 
+/// `(kind, name, container)` of a client container.
+pub type ClientRef = (String, String, String);
+
 /// What the base says about the migration.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Learned {
@@ -25,7 +28,7 @@ pub struct Learned {
     /// `(kind, name)` of the objects of the old Redis: its workloads and its Service.
     pub remove: Vec<(String, String)>,
     /// `(kind, name, container)` of every client container.
-    pub clients: Vec<(String, String, String)>,
+    pub clients: Vec<ClientRef>,
     /// Pod labels every client pod carries (for the NetworkPolicy's admission).
     pub common_client_labels: BTreeMap<String, String>,
 }
@@ -103,7 +106,7 @@ pub fn learn_from_objects(built: &str) -> Result<Learned> {
         .iter()
         .filter_map(|s| s.metadata.name.clone())
         .collect();
-    let mut uses: BTreeMap<(String, u16), Vec<(String, String, String)>> = BTreeMap::new();
+    let mut uses: BTreeMap<(String, u16), Vec<ClientRef>> = BTreeMap::new();
     for workload in &workloads {
         let containers = workload.template.spec.iter().flat_map(|s| &s.containers);
         for container in containers {

@@ -87,7 +87,8 @@ Examples:
 Examples:
   redis-sentinel-gen explain spec.sentinel.quorum
   redis-sentinel-gen explain spec.clients            # a list: its items' fields
-  redis-sentinel-gen explain                         # the top level")]
+  redis-sentinel-gen explain                         # the top level
+  redis-sentinel-gen explain --markdown > docs/profile-reference.md")]
     Explain(ExplainArgs),
     /// Print the profile's JSON Schema (draft-07) for editors and check-jsonschema.
     #[command(after_help = "\
@@ -153,8 +154,11 @@ pub struct InitArgs {
 pub struct ExplainArgs {
     /// The field's path, e.g. `spec.sentinel.quorum` or `spec.clients[].name`; the top
     /// level when absent.
-    #[arg(value_name = "FIELD", default_value = "")]
+    #[arg(value_name = "FIELD", default_value = "", conflicts_with = "markdown")]
     pub field: String,
+    /// Print the reference of every field as Markdown (what docs/profile-reference.md holds).
+    #[arg(long)]
+    pub markdown: bool,
 }
 
 #[derive(Debug, Args)]

@@ -464,6 +464,9 @@ fn run_init(args: &InitArgs) -> i32 {
 
 /// `explain FIELD`: the field's documentation on stdout; an unknown field is invalid input.
 fn run_explain(args: &ExplainArgs) -> i32 {
+    if args.markdown {
+        return report(print_stdout(&crate::explain::reference_markdown()));
+    }
     match crate::explain::explain(&args.field) {
         Ok(text) => report(print_stdout(&text)),
         Err(message) => {

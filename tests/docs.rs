@@ -53,7 +53,13 @@ fn commands(text: &str) -> Vec<(usize, String)> {
             continue;
         }
         let candidates: Vec<&str> = if in_block {
-            vec![line]
+            // A shell comment is prose, even when it names the binary.
+            let code = line.split(" #").next().unwrap_or(line);
+            vec![if code.trim_start().starts_with('#') {
+                ""
+            } else {
+                code
+            }]
         } else {
             line.split('`').skip(1).step_by(2).collect()
         };
@@ -216,5 +222,16 @@ fn every_documented_profile_is_valid() {
         problems.is_empty(),
         "documented profiles that are invalid:\n{}",
         problems.join("\n")
+    );
+}
+
+#[test]
+fn the_field_reference_is_up_to_date() {
+    let committed = std::fs::read_to_string(repo().join("docs/profile-reference.md"))
+        .expect("docs/profile-reference.md exists");
+    assert!(
+        committed == redis_sentinel_gen::explain::reference_markdown(),
+        "docs/profile-reference.md is out of date with the profile's schema; run \
+         `cargo run -- explain --markdown > docs/profile-reference.md`"
     );
 }

@@ -9,6 +9,7 @@ pub mod diagnostic;
 pub mod emit;
 pub mod krm;
 pub mod kustomize;
+pub mod memory;
 pub mod profile;
 pub mod quantity;
 pub mod rehearse;

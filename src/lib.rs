@@ -10,6 +10,7 @@ pub mod emit;
 pub mod krm;
 pub mod kustomize;
 pub mod memory;
+pub mod plan;
 pub mod profile;
 pub mod quantity;
 pub mod rehearse;

@@ -54,7 +54,7 @@ pub fn budget(limit: u64, replicas: u32) -> Budget {
 /// `bytes` as the largest exact binary unit (`208Mi`, `1536Ki`), for messages and docs.
 pub fn human(bytes: u64) -> String {
     for (unit, size) in [("Gi", MIB * 1024), ("Mi", MIB), ("Ki", 1024)] {
-        if bytes >= size && bytes % size == 0 {
+        if bytes >= size && bytes.is_multiple_of(size) {
             return format!("{}{unit}", bytes / size);
         }
     }

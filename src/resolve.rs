@@ -8,7 +8,7 @@ use serde::Serialize;
 use crate::memory;
 use crate::profile::spec::{
     AntiAffinity, ClientKind, ClientMode, Fsync, MaxmemoryPolicy, ObjectRef, Profile,
-    ResourceAmounts, Resources, SavePoint,
+    ResourceAmounts, Resources, SavePoint, ZoneSpread,
 };
 use crate::quantity::Quantity;
 
@@ -42,6 +42,7 @@ pub struct Deployment {
     pub persistence: Persistence,
     pub sentinel: Sentinel,
     pub anti_affinity: AntiAffinity,
+    pub zone_spread: ZoneSpread,
     pub clients: Vec<Client>,
     pub migration: Option<Migration>,
     /// `None`: monitoring off.
@@ -424,6 +425,7 @@ pub fn resolve(profile: &Profile, source: &str) -> Deployment {
                 .and_then(|s| s.storage_class_name.clone()),
         },
         anti_affinity: spec.anti_affinity.unwrap_or(AntiAffinity::Preferred),
+        zone_spread: spec.zone_spread.unwrap_or(ZoneSpread::Preferred),
         clients: spec
             .clients
             .iter()

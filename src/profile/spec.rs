@@ -82,6 +82,10 @@ pub struct Spec {
     /// Pod anti-affinity between pods of the same role. Defaults to `preferred`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub anti_affinity: Option<AntiAffinity>,
+    /// Spreading of the pods of one role (Redis, Sentinel) over zones
+    /// (`topology.kubernetes.io/zone`, max skew 1). Defaults to `preferred`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub zone_spread: Option<ZoneSpread>,
     /// `redis_exporter` sidecars, metrics Services, a `ServiceMonitor` and the failover alert
     /// rules (`PrometheusRule`). Off when absent.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -380,6 +384,17 @@ pub enum AntiAffinity {
     /// Spread when possible (schedules on a one-node cluster).
     Preferred,
     /// Never two pods of one role on a node (needs at least as many nodes as pods).
+    Required,
+}
+
+/// How strictly pods of one role are spread over zones.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize, JsonSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum ZoneSpread {
+    /// `whenUnsatisfiable: ScheduleAnyway`: spread when possible (schedules in one zone).
+    Preferred,
+    /// `whenUnsatisfiable: DoNotSchedule`: a pod stays Pending rather than skew the zones;
+    /// needs nodes labelled with `topology.kubernetes.io/zone` in enough zones.
     Required,
 }
 

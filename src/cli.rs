@@ -118,6 +118,16 @@ Examples:
   sudo redis-sentinel-gen rehearse                     # the embedded reference profile
   sudo redis-sentinel-gen rehearse profiles/shop.yaml --json > rehearsal.json")]
     Rehearse(RehearseArgs),
+    /// What a profile change does to the running deployment, before it is applied: the
+    /// objects it changes, whether `kubectl apply` alone is safe, which pods restart, and the
+    /// manual steps (with this deployment's names) where apply is not enough. Exit 0: apply
+    /// alone is safe; 3: manual steps needed; 1: invalid input.
+    #[command(after_help = "\
+Examples:
+  redis-sentinel-gen plan profiles/shop.yaml profiles/shop-new.yaml
+  redis-sentinel-gen plan --from deploy/redis profiles/shop.yaml   # against the committed tree
+  redis-sentinel-gen plan --from deploy/redis profiles/shop.yaml --json")]
+    Plan(PlanArgs),
 }
 
 #[derive(Debug, Args)]
@@ -199,6 +209,19 @@ pub struct RehearseArgs {
     /// Address of the first emulated pod; the others take the next ones (loopback only).
     #[arg(long, default_value_t = crate::rehearse::DEFAULT_FIRST_IP, value_name = "IP")]
     pub first_ip: std::net::Ipv4Addr,
+}
+
+#[derive(Debug, Args)]
+pub struct PlanArgs {
+    /// The profile now deployed (OLD) and the changed one (NEW); with `--from`, only NEW.
+    #[arg(value_name = "PROFILE", num_args = 1..=2, required = true)]
+    pub profiles: Vec<PathBuf>,
+    /// Take OLD from a committed `render --out` tree (its `redis-sentinel.yaml`).
+    #[arg(long, value_name = "DIR")]
+    pub from: Option<PathBuf>,
+    /// The plan as JSON on stdout.
+    #[arg(long)]
+    pub json: bool,
 }
 
 #[derive(Debug, Args)]

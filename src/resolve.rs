@@ -5,10 +5,12 @@
 
 use serde::Serialize;
 
+use crate::memory;
 use crate::profile::spec::{
-    AntiAffinity, ClientKind, ClientMode, Fsync, ObjectRef, Profile, ResourceAmounts, Resources,
-    SavePoint,
+    AntiAffinity, ClientKind, ClientMode, Fsync, MaxmemoryPolicy, ObjectRef, Profile,
+    ResourceAmounts, Resources, SavePoint, ZoneSpread,
 };
+use crate::quantity::Quantity;
 
 /// Image used when the profile names none.
 pub const DEFAULT_IMAGE: &str = "redis:7.2.5-alpine";
@@ -40,6 +42,7 @@ pub struct Deployment {
     pub persistence: Persistence,
     pub sentinel: Sentinel,
     pub anti_affinity: AntiAffinity,
+    pub zone_spread: ZoneSpread,
     pub clients: Vec<Client>,
     pub migration: Option<Migration>,
     /// `None`: monitoring off.
@@ -131,6 +134,11 @@ pub struct Redis {
     pub min_replicas_to_write: u32,
     pub min_replicas_max_lag: u32,
     pub termination_grace_period_seconds: u32,
+    /// How the memory limit is shared out (`memory::budget`).
+    pub memory: memory::Budget,
+    /// `maxmemory` in bytes: the profile's, or the budget's default.
+    pub maxmemory: u64,
+    pub maxmemory_policy: MaxmemoryPolicy,
 }
 
 #[derive(Debug, Clone)]
@@ -193,6 +201,12 @@ pub struct Endpoint {
 /// The majority of `sentinels`: the only quorum that is both safe and live.
 pub fn quorum_for(sentinels: u32) -> u32 {
     sentinels / 2 + 1
+}
+
+/// A memory quantity in whole bytes. Validation has rejected any that does not parse.
+pub fn bytes(quantity: &str) -> u64 {
+    // A fraction of a byte is not addressable; a float-to-int `as` saturates.
+    Quantity::parse(quantity).map_or(0, |q| q.value().floor() as u64)
 }
 
 /// Default termination grace period of a Redis pod: the preStop failover may wait up to the
@@ -304,6 +318,11 @@ pub fn resolve(profile: &Profile, source: &str) -> Deployment {
     let persistence = spec.persistence.as_ref();
     let auth = spec.auth.as_ref();
     let aof = persistence.and_then(|p| p.aof.as_ref());
+    let redis_resources = resources(
+        redis.and_then(|r| r.resources.as_ref()),
+        &default_redis_resources(),
+    );
+    let redis_budget = memory::budget(bytes(&redis_resources.limits_memory), eff.redis_replicas);
 
     Deployment {
         source: source.to_string(),
@@ -360,15 +379,19 @@ pub fn resolve(profile: &Profile, source: &str) -> Deployment {
             storage_class_name: redis
                 .and_then(|r| r.storage.as_ref())
                 .and_then(|s| s.storage_class_name.clone()),
-            resources: resources(
-                redis.and_then(|r| r.resources.as_ref()),
-                &default_redis_resources(),
-            ),
+            resources: redis_resources,
             min_replicas_to_write: eff.min_replicas_to_write,
             min_replicas_max_lag: redis.and_then(|r| r.min_replicas_max_lag).unwrap_or(10),
             termination_grace_period_seconds: redis
                 .and_then(|r| r.termination_grace_period_seconds)
                 .unwrap_or_else(|| default_redis_grace_seconds(eff.failover_timeout)),
+            memory: redis_budget,
+            maxmemory: redis
+                .and_then(|r| r.maxmemory.as_deref())
+                .map_or(redis_budget.maxmemory, bytes),
+            maxmemory_policy: redis
+                .and_then(|r| r.maxmemory_policy)
+                .unwrap_or(MaxmemoryPolicy::Noeviction),
         },
         persistence: Persistence {
             rdb: persistence
@@ -402,6 +425,7 @@ pub fn resolve(profile: &Profile, source: &str) -> Deployment {
                 .and_then(|s| s.storage_class_name.clone()),
         },
         anti_affinity: spec.anti_affinity.unwrap_or(AntiAffinity::Preferred),
+        zone_spread: spec.zone_spread.unwrap_or(ZoneSpread::Preferred),
         clients: spec
             .clients
             .iter()

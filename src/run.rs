@@ -8,8 +8,8 @@ use std::path::Path;
 use clap::{CommandFactory, Parser};
 
 use crate::cli::{
-    CheckArgs, ChecklistArgs, Cli, Command, ExplainArgs, InitArgs, InstallPluginArgs, RehearseArgs,
-    RenderArgs, ValidateArgs,
+    CheckArgs, ChecklistArgs, Cli, Command, ExplainArgs, InitArgs, InstallPluginArgs, PlanArgs,
+    RehearseArgs, RenderArgs, ValidateArgs,
 };
 use crate::diagnostic::{self, Finding};
 use crate::profile::load::{self, Loaded, Source};
@@ -60,6 +60,7 @@ where
         }
         Some(Command::Rehearse(args)) => run_rehearse(&args),
         Some(Command::Checklist(args)) => run_checklist(&args),
+        Some(Command::Plan(args)) => run_plan(&args),
         Some(Command::Completions(args)) => {
             // Generated into memory first: clap_complete panics on a write error (a closed
             // pipe), print_stdout reports it.
@@ -474,4 +475,59 @@ fn run_explain(args: &ExplainArgs) -> i32 {
             EXIT_INVALID
         }
     }
+}
+
+/// `plan`: OLD (a profile, or the `redis-sentinel.yaml` of `--from DIR`) and NEW rendered and
+/// compared; exit 0 when apply alone is safe, 3 when manual steps are needed, 1 on invalid
+/// input, 2 on a wrong number of profiles.
+fn run_plan(args: &PlanArgs) -> i32 {
+    let (old, new) = match (&args.from, args.profiles.as_slice()) {
+        (Some(dir), [new]) => {
+            let path = dir.join(krm::GENERATED_FILE);
+            match std::fs::read_to_string(&path) {
+                Ok(text) => (Ok(text), new),
+                Err(e) => {
+                    eprintln!("error: cannot read {}: {e}", path.display());
+                    return EXIT_INVALID;
+                }
+            }
+        }
+        (None, [old, new]) => (rendered(old), new),
+        (Some(_), _) => {
+            eprintln!("error: with --from DIR, give only the NEW profile");
+            return EXIT_USAGE;
+        }
+        (None, _) => {
+            eprintln!("error: give the OLD and the NEW profile (or --from DIR and NEW)");
+            return EXIT_USAGE;
+        }
+    };
+    let (old, new) = match (old, rendered(new)) {
+        (Ok(old), Ok(new)) => (old, new),
+        (Err(code), _) | (_, Err(code)) => return code,
+    };
+    let plan = match crate::plan::plan(&old, &new) {
+        Ok(plan) => plan,
+        Err(e) => {
+            eprintln!("error: cannot plan: {e:#}");
+            return EXIT_INVALID;
+        }
+    };
+    let text = if args.json {
+        serde_json::to_string_pretty(&plan)
+            .map(|j| format!("{j}\n"))
+            .map_err(anyhow::Error::from)
+    } else {
+        crate::templates::render("plan.txt.j2", &plan)
+    };
+    match text.and_then(|t| print_stdout(&t)) {
+        Ok(()) => plan.exit_code(),
+        Err(e) => report(Err(e)),
+    }
+}
+
+/// `redis-sentinel.yaml` of the profile at `path`; the exit code when it cannot be rendered.
+fn rendered(path: &Path) -> Result<String, i32> {
+    let dep = read_valid(Some(path))?;
+    render::redis_sentinel_yaml(&dep).map_err(|e| report(Err(e)))
 }

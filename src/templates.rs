@@ -51,6 +51,7 @@ pub const TEMPLATES: &[(&str, &str)] = &[
         include_str!("../templates/migration-migrate.sh.j2"),
     ),
     ("backup.sh.j2", include_str!("../templates/backup.sh.j2")),
+    ("plan.txt.j2", include_str!("../templates/plan.txt.j2")),
 ];
 
 fn environment() -> Result<Environment<'static>> {

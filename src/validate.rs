@@ -6,6 +6,7 @@
 //! that the target syntax can carry as is; nothing is escaped silently.
 
 use crate::diagnostic::{self, Finding};
+use crate::memory;
 use crate::profile::load::SourceMap;
 use crate::profile::spec::{API_VERSION, KIND, Profile, ResourceAmounts, Resources};
 use crate::quantity::Quantity;
@@ -45,6 +46,7 @@ pub fn validate(profile: &Profile, map: &SourceMap) -> Vec<Finding> {
     check.endpoints();
     check.migration();
     check.operations();
+    check.maxmemory();
     diagnostic::sort(&mut check.findings);
     check.findings
 }
@@ -1023,6 +1025,105 @@ impl Check<'_> {
     }
 }
 
+impl Check<'_> {
+    /// `redis.maxmemory` fits the memory limit beside the replicas' output buffers and the
+    /// process (`memory::budget`); above the default it leaves no room for a fork's
+    /// copy-on-write, which is a warning, not an error (a mostly-read dataset copies little).
+    fn maxmemory(&mut self) {
+        let redis = self.profile.spec.redis.as_ref();
+        let dep = resolve::resolve(self.profile, "");
+        let limit = &dep.redis.resources.limits_memory;
+        if !Quantity::parse(limit).is_ok_and(|q| q.value() > 0.0) {
+            return; // reported by the resources check
+        }
+        let budget = dep.redis.memory;
+        let replicas = self.eff.redis_replicas;
+        let shares = format!(
+            "limit {limit} − {} for the process − {} × {} replica output buffers",
+            memory::human(budget.reserve),
+            replicas,
+            memory::human(budget.replica_buffer_hard)
+        );
+        let Some(written) = redis.and_then(|r| r.maxmemory.as_deref()) else {
+            if budget.maxmemory == 0 {
+                let finding = self
+                    .map
+                    .error(
+                        "spec.redis.resources.limits.memory",
+                        format!("the memory limit {limit} leaves no room for a dataset"),
+                    )
+                    .found(limit)
+                    .valid(format!(
+                        "a larger limit: {shares} leaves {}",
+                        memory::human(budget.ceiling)
+                    ));
+                self.push(finding);
+            }
+            return;
+        };
+        let path = "spec.redis.maxmemory";
+        let bytes = match Quantity::parse(written) {
+            Ok(q) if q.value() >= 1.0 => resolve::bytes(written),
+            Ok(_) => {
+                let finding = self
+                    .map
+                    .error(
+                        path,
+                        "maxmemory must be positive (0 means no limit in Redis)",
+                    )
+                    .found(written)
+                    .valid(format!(
+                        "at most {}; or leave it out for the default {}",
+                        memory::human(budget.ceiling),
+                        memory::human(budget.maxmemory)
+                    ));
+                self.push(finding);
+                return;
+            }
+            Err(e) => {
+                let finding = self
+                    .map
+                    .error(path, format!("maxmemory is not a Kubernetes quantity: {e}"))
+                    .found(written)
+                    .valid(QUANTITY_EXAMPLES);
+                self.push(finding);
+                return;
+            }
+        };
+        if bytes > budget.ceiling {
+            let finding = self
+                .map
+                .error(
+                    path,
+                    format!("maxmemory {written} cannot fit the memory limit {limit}"),
+                )
+                .found(written)
+                .valid(format!(
+                    "at most {} ({shares}); the default {} also leaves room for a fork's copy-on-write",
+                    memory::human(budget.ceiling),
+                    memory::human(budget.maxmemory)
+                ));
+            self.push(finding);
+        } else if bytes > budget.maxmemory {
+            let finding = self
+                .map
+                .warning(
+                    path,
+                    format!(
+                        "maxmemory {written} leaves less than the dataset's size for a fork's \
+                         copy-on-write within the limit {limit}"
+                    ),
+                )
+                .found(written)
+                .valid(format!(
+                    "at most {} to be safe from OOMKills during saves and full syncs",
+                    memory::human(budget.maxmemory)
+                ));
+            self.push(finding);
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -1153,5 +1254,37 @@ mod tests {
             )
         });
         assert_eq!(fields(&found), ["spec.sentinel.storage.storageClassName"]);
+    }
+
+    #[test]
+    fn maxmemory_must_fit_the_memory_limit() {
+        let with = |value: &str| {
+            findings(move |t| {
+                t.replace(
+                    "minReplicasMaxLag: 10\n",
+                    &format!("minReplicasMaxLag: 10\n    maxmemory: {value}\n"),
+                )
+            })
+        };
+        // 512Mi, 2 replicas: ceiling 416Mi, default 208Mi.
+        assert!(with("208Mi").is_empty());
+        let found = with("300Mi");
+        assert_eq!(fields(&found), ["spec.redis.maxmemory"]);
+        assert!(!found[0].is_error(), "above the default is a warning");
+        for bad in ["417Mi", "0", "5GB"] {
+            let found = with(bad);
+            assert_eq!(fields(&found), ["spec.redis.maxmemory"], "{bad}");
+            assert!(found[0].is_error(), "{bad}");
+        }
+        // Without maxmemory, a limit too small for 15 replicas' buffers is an error.
+        let found = findings(|t| {
+            t.replace("replicas: 2\n", "replicas: 15\n")
+                .replace("512Mi", "64Mi")
+                .replace("memory: 256Mi", "memory: 64Mi")
+        });
+        assert!(
+            fields(&found).contains(&"spec.redis.resources.limits.memory"),
+            "{found:?}"
+        );
     }
 }

@@ -82,6 +82,10 @@ pub struct Spec {
     /// Pod anti-affinity between pods of the same role. Defaults to `preferred`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub anti_affinity: Option<AntiAffinity>,
+    /// Spreading of the pods of one role (Redis, Sentinel) over zones
+    /// (`topology.kubernetes.io/zone`, max skew 1). Defaults to `preferred`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub zone_spread: Option<ZoneSpread>,
     /// `redis_exporter` sidecars, metrics Services, a `ServiceMonitor` and the failover alert
     /// rules (`PrometheusRule`). Off when absent.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -142,6 +146,55 @@ pub struct RedisSpec {
     /// Defaults to the failover timeout plus 20 s, rounded up.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub termination_grace_period_seconds: Option<u32>,
+    /// `maxmemory`, a Kubernetes quantity such as `200Mi`: the most the dataset may use
+    /// before Redis refuses writes (or evicts, per `maxmemoryPolicy`) instead of being
+    /// OOMKilled. Defaults to (limit − limit/16 − replicas × limit/16) / 2: room for the
+    /// process, every replica's output buffer and a fork's copy-on-write (README, "Memory").
+    /// Above limit − limit/16 − replicas × limit/16 it cannot fit the memory limit.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub maxmemory: Option<String>,
+    /// `maxmemory-policy`: what a full Redis does with a write. Defaults to `noeviction`
+    /// (refuse it with an OOM error; nothing is dropped silently).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub maxmemory_policy: Option<MaxmemoryPolicy>,
+}
+
+/// Redis's `maxmemory-policy` values.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize, JsonSchema)]
+#[serde(rename_all = "kebab-case")]
+pub enum MaxmemoryPolicy {
+    /// Refuse writes that need memory (an OOM error); evict nothing.
+    Noeviction,
+    /// Evict the least recently used keys.
+    AllkeysLru,
+    /// Evict the least frequently used keys.
+    AllkeysLfu,
+    /// Evict random keys.
+    AllkeysRandom,
+    /// Evict the least recently used keys that have a TTL.
+    VolatileLru,
+    /// Evict the least frequently used keys that have a TTL.
+    VolatileLfu,
+    /// Evict random keys that have a TTL.
+    VolatileRandom,
+    /// Evict the keys with a TTL closest to expiring.
+    VolatileTtl,
+}
+
+impl MaxmemoryPolicy {
+    /// The word `redis.conf` uses.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            MaxmemoryPolicy::Noeviction => "noeviction",
+            MaxmemoryPolicy::AllkeysLru => "allkeys-lru",
+            MaxmemoryPolicy::AllkeysLfu => "allkeys-lfu",
+            MaxmemoryPolicy::AllkeysRandom => "allkeys-random",
+            MaxmemoryPolicy::VolatileLru => "volatile-lru",
+            MaxmemoryPolicy::VolatileLfu => "volatile-lfu",
+            MaxmemoryPolicy::VolatileRandom => "volatile-random",
+            MaxmemoryPolicy::VolatileTtl => "volatile-ttl",
+        }
+    }
 }
 
 /// A PersistentVolumeClaim template.
@@ -331,6 +384,17 @@ pub enum AntiAffinity {
     /// Spread when possible (schedules on a one-node cluster).
     Preferred,
     /// Never two pods of one role on a node (needs at least as many nodes as pods).
+    Required,
+}
+
+/// How strictly pods of one role are spread over zones.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize, JsonSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum ZoneSpread {
+    /// `whenUnsatisfiable: ScheduleAnyway`: spread when possible (schedules in one zone).
+    Preferred,
+    /// `whenUnsatisfiable: DoNotSchedule`: a pod stays Pending rather than skew the zones;
+    /// needs nodes labelled with `topology.kubernetes.io/zone` in enough zones.
     Required,
 }
 

@@ -198,6 +198,35 @@ impl Cluster {
         Ok(())
     }
 
+    /// `kubectl apply` of a re-rendered stream: ConfigMaps and pod templates are replaced,
+    /// so every pod started from now on uses the new ones, while running pods keep what they
+    /// started with until they are restarted (as the StatefulSet controller rolls them).
+    /// Pods keep their addresses and volumes; a pod the new stream adds (a StatefulSet
+    /// scaled up) gets a new address. A pod the new stream drops must be stopped first.
+    pub fn apply(&mut self, manifests: Manifests) -> Result<()> {
+        let mut pods = manifests.pods(Ipv4Addr::UNSPECIFIED, &self.cluster_domain)?;
+        for name in self.running.keys() {
+            if !pods.iter().any(|p| &p.name == name) {
+                bail!("{name} is still running but the new stream drops it");
+            }
+        }
+        for pod in &mut pods {
+            if let Some(old) = self.pods.iter().find(|p| p.name == pod.name) {
+                pod.ip = old.ip;
+            } else {
+                pod.ip = self.next_ip;
+                self.next_ip = Ipv4Addr::from(u32::from(self.next_ip) + 1);
+                let etc = self.pod_dir(&pod.name).join("etc");
+                fs::create_dir_all(&etc)?;
+                fs::write(etc.join("resolv.conf"), RESOLV_CONF)?;
+                fs::write(etc.join("nsswitch.conf"), NSSWITCH_CONF)?;
+            }
+        }
+        self.manifests = manifests;
+        self.pods = pods;
+        self.write_hosts()
+    }
+
     pub fn pods(&self) -> &[PodPlan] {
         &self.pods
     }

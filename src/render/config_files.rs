@@ -4,6 +4,7 @@
 use anyhow::Result;
 use serde::Serialize;
 
+use crate::memory;
 use crate::profile::spec::{Fsync, SavePoint};
 use crate::render::layout;
 use crate::resolve::{Deployment, REDIS_PORT, SENTINEL_PORT};
@@ -55,6 +56,15 @@ pub struct ConfigContext {
     pub config_dir: &'static str,
     pub data_dir: &'static str,
     pub lib_sh: &'static str,
+    /// `maxmemory` in bytes and its policy.
+    pub maxmemory: u64,
+    pub maxmemory_policy: &'static str,
+    /// The memory limit the budget was made from, for the comment in `redis.conf`.
+    pub memory_limit: String,
+    /// `client-output-buffer-limit replica <hard> <soft> <seconds>`, bytes and seconds.
+    pub replica_buffer_hard: u64,
+    pub replica_buffer_soft: u64,
+    pub replica_buffer_soft_seconds: u32,
     /// Dumps the backup job keeps (`spec.backup.retention`); 0 with backups off.
     pub backup_retention: u32,
 }
@@ -102,6 +112,12 @@ impl ConfigContext {
             data_dir: layout::DATA_DIR,
             lib_sh: layout::LIB_SH,
             backup_retention: dep.backup.as_ref().map_or(0, |b| b.retention),
+            maxmemory: dep.redis.maxmemory,
+            maxmemory_policy: dep.redis.maxmemory_policy.as_str(),
+            memory_limit: dep.redis.resources.limits_memory.clone(),
+            replica_buffer_hard: dep.redis.memory.replica_buffer_hard,
+            replica_buffer_soft: dep.redis.memory.replica_buffer_soft,
+            replica_buffer_soft_seconds: memory::REPLICA_BUFFER_SOFT_SECONDS,
         }
     }
 }

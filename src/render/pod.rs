@@ -14,13 +14,13 @@ use k8s_openapi::api::core::v1::{
     EmptyDirVolumeSource, EnvVar, EnvVarSource, ExecAction, ObjectFieldSelector,
     PersistentVolumeClaim, PersistentVolumeClaimSpec, PodAffinityTerm, PodAntiAffinity,
     PodSecurityContext, PodSpec, PodTemplateSpec, Probe, ResourceRequirements, SeccompProfile,
-    SecretKeySelector, SecurityContext, Volume, VolumeMount, VolumeResourceRequirements,
-    WeightedPodAffinityTerm,
+    SecretKeySelector, SecurityContext, TopologySpreadConstraint, Volume, VolumeMount,
+    VolumeResourceRequirements, WeightedPodAffinityTerm,
 };
 use k8s_openapi::apimachinery::pkg::api::resource::Quantity;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
 
-use crate::profile::spec::AntiAffinity;
+use crate::profile::spec::{AntiAffinity, ZoneSpread};
 use crate::render::config_files::Files;
 use crate::render::layout;
 use crate::render::meta::{self, Role};
@@ -28,6 +28,8 @@ use crate::resolve::{self, ContainerResources, Deployment};
 
 /// Node label that makes anti-affinity spread pods over nodes.
 const HOSTNAME_TOPOLOGY_KEY: &str = "kubernetes.io/hostname";
+/// Well-known node label of the zone a node runs in.
+const ZONE_TOPOLOGY_KEY: &str = "topology.kubernetes.io/zone";
 
 /// `defaultMode` of the ConfigMap volume: read-only for everyone; scripts run through `sh`,
 /// so they need no execute bit.
@@ -172,6 +174,23 @@ fn anti_affinity(dep: &Deployment, role: Role) -> Affinity {
     };
     Affinity {
         pod_anti_affinity: Some(pod_anti_affinity),
+        ..Default::default()
+    }
+}
+
+/// Spread the pods of one role over zones, so that losing a zone loses at most a minority
+/// of the Sentinels (and not every Redis pod): with three Sentinels in one zone, that
+/// zone's outage leaves no majority to fail over.
+fn zone_spread(dep: &Deployment, role: Role) -> TopologySpreadConstraint {
+    TopologySpreadConstraint {
+        label_selector: Some(meta::role_selector(dep, role)),
+        max_skew: 1,
+        topology_key: ZONE_TOPOLOGY_KEY.to_string(),
+        when_unsatisfiable: match dep.zone_spread {
+            ZoneSpread::Preferred => "ScheduleAnyway",
+            ZoneSpread::Required => "DoNotSchedule",
+        }
+        .to_string(),
         ..Default::default()
     }
 }
@@ -352,6 +371,7 @@ pub fn statefulset(dep: &Deployment, parts: StatefulSetParts<'_>) -> Result<Stat
                     security_context: Some(pod_security_context()),
                     termination_grace_period_seconds: Some(termination_grace_period_seconds),
                     affinity: Some(anti_affinity(dep, role)),
+                    topology_spread_constraints: Some(vec![zone_spread(dep, role)]),
                     containers: std::iter::once(container).chain(sidecars).collect(),
                     volumes: Some(volumes),
                     ..Default::default()

@@ -1,0 +1,343 @@
+//! Changes to a running deployment, on the real Redis binaries (issue 10, DESIGN §4.2): the
+//! rendered manifests run as emulated pods (the library's `rehearse` emulation), a changed
+//! profile is re-rendered and applied the way `kubectl apply` and the StatefulSet
+//! controllers would, and what Redis and Sentinel then report is checked.
+//!
+//! Needs root (namespaces, mounts), `unshare`, `setpriv`, `nsenter`, `busybox` and Debian's
+//! `redis-server`, `redis-sentinel` and `redis-cli`. Pods listen on 127.0.4.1 and up.
+
+mod support;
+
+use std::collections::BTreeMap;
+use std::net::{Ipv4Addr, SocketAddr};
+use std::path::Path;
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, Result, bail, ensure};
+
+use redis_sentinel_gen::rehearse::resp::{Conn, Reply, info_field};
+use redis_sentinel_gen::rehearse::rig::Rig;
+use redis_sentinel_gen::rehearse::{Cluster, Manifests, Secrets};
+use redis_sentinel_gen::resolve::{REDIS_PORT, SENTINEL_PORT};
+
+const FIRST_IP: Ipv4Addr = Ipv4Addr::new(127, 0, 4, 1);
+const CLUSTER_DOMAIN: &str = "cluster.local";
+const MASTER_NAME: &str = "welcomebot-master";
+const SECRET: (&str, &str) = ("redis-auth", "password");
+/// Awkward on purpose (space, both quotes, `$`): the saved Sentinel state must carry it.
+const PASSWORD: &str = "l1ve \"cha nge' $s";
+const CONVERGE: Duration = Duration::from_secs(90);
+
+fn reference_profile() -> String {
+    let path = support::repo_root()
+        .join("profiles")
+        .join("welcomebot.yaml");
+    std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+}
+
+/// The reference profile with `from` replaced by `to` (each must occur exactly once).
+fn edited(profile: &str, edits: &[(&str, &str)]) -> String {
+    let mut out = profile.to_string();
+    for (from, to) in edits {
+        assert_eq!(
+            out.matches(from).count(),
+            1,
+            "{from:?} must occur once in the reference profile"
+        );
+        out = out.replace(from, to);
+    }
+    out
+}
+
+/// `render` of profile text, through the built binary as a user runs it.
+fn render_text(dir: &Path, name: &str, text: &str) -> String {
+    let path = dir.join(name);
+    std::fs::write(&path, text).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    support::render_profile(&path)
+}
+
+/// A fresh directory for this test's profiles (the rendered header names them).
+fn scratch_dir(name: &str) -> Result<std::path::PathBuf> {
+    let dir = std::env::temp_dir().join(format!("rsg-live-{name}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir)?;
+    Ok(dir)
+}
+
+fn prerequisites() -> bool {
+    if let Some(why) = redis_sentinel_gen::rehearse::missing_prerequisites() {
+        assert!(!support::in_ci(), "in CI: {why}");
+        eprintln!("\n!!!!!!!!!!\nSKIPPED: {why}\n!!!!!!!!!!\n");
+        return false;
+    }
+    true
+}
+
+fn start_rig(rendered: &str) -> Result<Rig> {
+    let secrets = Secrets::from([((SECRET.0.into(), SECRET.1.into()), PASSWORD.into())]);
+    let cluster = Cluster::new(
+        Manifests::parse(rendered)?,
+        secrets,
+        FIRST_IP,
+        CLUSTER_DOMAIN,
+    )?;
+    let mut rig = Rig::new(cluster, MASTER_NAME.into(), Some(PASSWORD.into()), 2)?;
+    let pods: Vec<String> = rig.cluster.pods().iter().map(|p| p.name.clone()).collect();
+    for pod in &pods {
+        rig.cluster.start(pod)?;
+    }
+    rig.wait_agreement(CONVERGE)
+        .with_context(|| format!("not up:\n{}", rig.cluster.log_tails(20)))?;
+    Ok(rig)
+}
+
+/// `SENTINEL MASTER <name>` of `sentinel` as field → value.
+fn sentinel_master(rig: &Rig, sentinel: &str) -> Result<BTreeMap<String, String>> {
+    let reply = rig.call(
+        sentinel,
+        SENTINEL_PORT,
+        &["SENTINEL", "MASTER", MASTER_NAME],
+    )?;
+    if let Reply::Error(e) = &reply {
+        bail!("{sentinel}: SENTINEL MASTER: {e}");
+    }
+    let fields = reply.strings()?;
+    Ok(fields
+        .chunks(2)
+        .filter_map(|kv| Some((kv[0].clone(), kv.get(1)?.clone())))
+        .collect())
+}
+
+/// A Sentinel that kept its saved state through a profile change adopts the new quorum and
+/// timings, and keeps the master, the epoch and the peers it learned (finding 1).
+///
+/// The deployment fails over first (so the current master is no longer the initial one and
+/// the epoch is above 0), then the profile goes from 3 Sentinels with quorum 2 and
+/// 5000/10000 ms to 5 Sentinels with quorum 3 and 10000/30000 ms; the two new Sentinels
+/// start, and the three old ones are restarted one at a time, highest ordinal first, as the
+/// StatefulSet controller rolls them, each keeping its state volume.
+#[test]
+fn restarted_sentinels_adopt_new_quorum_and_timings_and_keep_their_state() -> Result<()> {
+    if !prerequisites() {
+        return Ok(());
+    }
+    let tmp = scratch_dir("sentinel-reconfig")?;
+    let old_profile = reference_profile();
+    let new_profile = edited(
+        &old_profile,
+        &[
+            (
+                "    replicas: 3\n    quorum: 2\n",
+                "    replicas: 5\n    quorum: 3\n",
+            ),
+            (
+                "downAfterMilliseconds: 5000",
+                "downAfterMilliseconds: 10000",
+            ),
+            ("failoverTimeout: 10000", "failoverTimeout: 30000"),
+        ],
+    );
+    let old = render_text(&tmp, "old.yaml", &old_profile);
+    let new = render_text(&tmp, "new.yaml", &new_profile);
+    let mut rig = start_rig(&old)?;
+    let old_sentinels = rig.sentinels.clone();
+
+    // A failover, so that there is something learned to keep: a master other than the
+    // initial one and an epoch above 0.
+    let initial = rig.wait_agreement(CONVERGE)?;
+    let asked = rig.call(
+        &old_sentinels[0],
+        SENTINEL_PORT,
+        &["SENTINEL", "FAILOVER", MASTER_NAME],
+    )?;
+    ensure!(
+        matches!(asked, Reply::Status(_)),
+        "SENTINEL FAILOVER: {asked:?}"
+    );
+    let (master, _) = rig.wait_new_master(&initial, Instant::now(), CONVERGE)?;
+    let master = {
+        let agreed = rig.wait_agreement(CONVERGE)?;
+        ensure!(agreed == master, "agreed on {agreed}, expected {master}");
+        agreed
+    };
+    let before = sentinel_master(&rig, &old_sentinels[0])?;
+    let epoch: u64 = before
+        .get("config-epoch")
+        .context("no config-epoch")?
+        .parse()?;
+    ensure!(epoch >= 1, "config-epoch {epoch} after a failover");
+    eprintln!(
+        "failed over from {initial} to {master}: config-epoch {epoch}, quorum {}, down-after {}",
+        before["quorum"], before["down-after-milliseconds"]
+    );
+
+    rig.cluster.apply(Manifests::parse(&new)?)?;
+    let all: Vec<String> = rig
+        .cluster
+        .pods()
+        .iter()
+        .filter(|p| p.stateful_set == "redis-sentinel")
+        .map(|p| p.name.clone())
+        .collect();
+    ensure!(all.len() == 5, "the new stream has {} Sentinels", all.len());
+    for added in all.iter().filter(|s| !old_sentinels.contains(s)) {
+        rig.cluster.start(added)?;
+    }
+    rig.sentinels = all.clone();
+    rig.quorum = 3;
+    for sentinel in old_sentinels.iter().rev() {
+        rig.cluster.stop(sentinel)?;
+        rig.cluster.start(sentinel)?;
+        wait_answers(&mut rig, sentinel)?;
+    }
+    let agreed = rig
+        .wait_agreement(CONVERGE)
+        .with_context(|| rig.cluster.log_tails(20))?;
+    ensure!(
+        agreed == master,
+        "after the change the Sentinels agree on {agreed}, not {master}"
+    );
+
+    let mut report = String::new();
+    let mut wrong = Vec::new();
+    for sentinel in &all {
+        let seen = sentinel_master(&rig, sentinel)?;
+        let got = |k: &str| seen.get(k).map(String::as_str).unwrap_or("?");
+        report.push_str(&format!(
+            "  {sentinel}: quorum {} down-after {} failover-timeout {} parallel-syncs {} config-epoch {} other sentinels {}\n",
+            got("quorum"),
+            got("down-after-milliseconds"),
+            got("failover-timeout"),
+            got("parallel-syncs"),
+            got("config-epoch"),
+            got("num-other-sentinels"),
+        ));
+        for (key, want) in [
+            ("quorum", "3"),
+            ("down-after-milliseconds", "10000"),
+            ("failover-timeout", "30000"),
+            ("parallel-syncs", "1"),
+            ("num-other-sentinels", "4"),
+        ] {
+            if got(key) != want {
+                wrong.push(format!(
+                    "{sentinel}: {key} is {}, the profile says {want}",
+                    got(key)
+                ));
+            }
+        }
+        let kept: u64 = got("config-epoch").parse()?;
+        if kept < epoch {
+            wrong.push(format!(
+                "{sentinel}: config-epoch {kept}, below the {epoch} learned before the restart"
+            ));
+        }
+    }
+    for sentinel in &old_sentinels {
+        // Fresh starts would also find the master through their peers; only the log says
+        // the saved state was the one kept.
+        let log = rig.cluster.log(sentinel);
+        if !log.contains("keeping the state in") {
+            wrong.push(format!("{sentinel} did not start from its saved state"));
+        }
+    }
+    ensure!(wrong.is_empty(), "{}\n{report}", wrong.join("\n"));
+    eprintln!("after the change, master still {master}:\n{report}");
+    Ok(())
+}
+
+/// Poll until `sentinel` answers again after a restart.
+fn wait_answers(rig: &mut Rig, sentinel: &str) -> Result<()> {
+    let start = Instant::now();
+    loop {
+        if rig.sentinel_master(sentinel).is_ok() {
+            return Ok(());
+        }
+        if !rig.cluster.is_running(sentinel) || start.elapsed() > CONVERGE {
+            bail!(
+                "{sentinel} did not come back:\n{}",
+                rig.cluster.log(sentinel)
+            );
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
+/// A full Redis refuses writes with an OOM error instead of growing past its container's
+/// memory limit (finding 4): the rendered `maxmemory` holds on the real server.
+///
+/// The memory limit goes down to 64Mi (default maxmemory (64 − 4 − 2 × 4) / 2 = 26Mi) and
+/// 64 KiB values are written to the master until it refuses one, for at most the limit's
+/// worth of data plus a margin: a Redis without `maxmemory` takes it all.
+#[test]
+fn a_full_redis_refuses_writes_instead_of_growing() -> Result<()> {
+    if !prerequisites() {
+        return Ok(());
+    }
+    const LIMIT: u64 = 64 * 1024 * 1024;
+    const VALUE: usize = 64 * 1024;
+    let tmp = scratch_dir("maxmemory")?;
+    let profile = edited(
+        &reference_profile(),
+        &[(
+            "requests: { cpu: 100m, memory: 256Mi }\n      limits: { cpu: \"1\", memory: 512Mi }",
+            "requests: { cpu: 100m, memory: 64Mi }\n      limits: { cpu: \"1\", memory: 64Mi }",
+        )],
+    );
+    let rendered = render_text(&tmp, "small.yaml", &profile);
+    let mut rig = start_rig(&rendered)?;
+    let master = rig.wait_agreement(CONVERGE)?;
+    let ip = rig.cluster.pod(&master)?.ip;
+    let mut conn = Conn::open(
+        SocketAddr::from((ip, REDIS_PORT)),
+        Some(PASSWORD),
+        Duration::from_secs(5),
+    )?;
+    let value = "x".repeat(VALUE);
+    let bound = usize::try_from(LIMIT)? / VALUE + 64;
+    let mut refused = None;
+    let mut written = 0;
+    for i in 0..bound {
+        match conn.call(&["SET", &format!("fill:{i}"), &value])? {
+            Reply::Status(_) => written += 1,
+            Reply::Error(e) => {
+                refused = Some(e);
+                break;
+            }
+            other => bail!("SET answered {other:?}"),
+        }
+    }
+    let info = conn.call(&["INFO", "memory"])?.text()?;
+    let field = |k: &str| -> Result<u64> {
+        info_field(&info, k)
+            .with_context(|| format!("no {k} in INFO memory"))?
+            .parse()
+            .with_context(|| format!("{k} is not a number"))
+    };
+    let (used, maxmemory) = (field("used_memory")?, field("maxmemory")?);
+    eprintln!(
+        "{written} writes of {VALUE} bytes accepted; then {refused:?}; used_memory {used}, maxmemory {maxmemory}, limit {LIMIT}"
+    );
+    let refused = refused.with_context(|| {
+        format!(
+            "{written} writes ({} MiB) accepted without an error: used_memory {used} bytes, \
+             maxmemory {maxmemory}, container limit {LIMIT}",
+            written * VALUE / (1024 * 1024)
+        )
+    })?;
+    ensure!(
+        refused.starts_with("OOM"),
+        "the write was refused with {refused:?}, not an OOM error"
+    );
+    // used_memory also counts what maxmemory leaves out (the replication backlog, the
+    // replicas' and the AOF's buffers): the budget's reserve of limit/16 is for that.
+    ensure!(
+        maxmemory > 0 && used <= maxmemory + LIMIT / 16 && used < LIMIT / 2,
+        "used_memory {used} above maxmemory {maxmemory} + {} or half the limit {LIMIT}",
+        LIMIT / 16
+    );
+    // Reads still work on a full Redis.
+    let read = conn.call(&["STRLEN", "fill:0"])?;
+    ensure!(read == Reply::Int(VALUE as i64), "STRLEN answered {read:?}");
+    Ok(())
+}

@@ -39,6 +39,10 @@ const INDEX_ANNOTATIONS: [&str; 2] = [
     "internal.config.kubernetes.io/index",
     "config.kubernetes.io/index",
 ];
+/// The largest ResourceList read from stdin. It carries every object of the kustomize or kpt
+/// pipeline, not just the profile, so it may exceed the profile's 1 MiB; the cap keeps
+/// `krm < /dev/zero` from reading without end.
+pub const MAX_INPUT_BYTES: usize = 16 * 1024 * 1024;
 /// What findings name when the profile's file is unknown.
 const UNNAMED_CONFIG: &str = "functionConfig";
 

@@ -248,7 +248,7 @@ const EXPECTED: &[(&str, &[&str])] = &[
         "request-one-byte-above-limit",
         &[
             "spec.redis.resources.limits.memory",
-            "536870913 is above its limit 512Mi",
+            "9007199254740993 is above its limit 8Pi",
         ],
     ),
     (

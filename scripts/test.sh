@@ -30,6 +30,9 @@ install_system_packages() {
     for tool in redis-server redis-sentinel redis-cli shellcheck promtool prometheus-redis-exporter busybox; do
         command -v "$tool" >/dev/null 2>&1 || missing+=("$tool")
     done
+    # GNU time measures the peak memory of the binary in tests/memory.rs (`time` alone is
+    # the shell keyword).
+    [ -x /usr/bin/time ] || missing+=(time)
     # Debian's python3 cannot create a venv without python3-venv (no ensurepip).
     if ! command -v python3 >/dev/null 2>&1 || ! python3 -c 'import ensurepip, venv' 2>/dev/null; then
         missing+=(python3-venv)
@@ -41,7 +44,7 @@ install_system_packages() {
     as_root apt-get update
     as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y \
         redis-server redis-sentinel redis-tools shellcheck python3 python3-venv \
-        prometheus prometheus-redis-exporter busybox
+        prometheus prometheus-redis-exporter busybox time
 }
 
 # Debian's packages start their own redis-server (127.0.0.1:6379) and redis-sentinel

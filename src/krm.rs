@@ -39,6 +39,11 @@ const INDEX_ANNOTATIONS: [&str; 2] = [
     "internal.config.kubernetes.io/index",
     "config.kubernetes.io/index",
 ];
+/// The largest ResourceList read from stdin. It carries every object of the kustomize or kpt
+/// pipeline, not just the profile, so it may exceed the profile's 1 MiB; the cap keeps
+/// `krm < /dev/zero` from reading without end, and a list at the cap under 100 MB of memory
+/// (`tests/memory.rs` measures about 65 MB).
+pub const MAX_INPUT_BYTES: usize = 8 * 1024 * 1024;
 /// What findings name when the profile's file is unknown.
 const UNNAMED_CONFIG: &str = "functionConfig";
 

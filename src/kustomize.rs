@@ -9,8 +9,9 @@ use anyhow::{Context, Result, bail};
 
 use crate::diagnostic::Finding;
 use crate::krm::Yaml;
-use crate::profile::load::Source;
+use crate::profile::load::{Capped, Source, read_capped};
 use crate::profile::spec::{API_VERSION, KIND};
+use crate::profile::yaml;
 
 /// The file name kustomize runs a generator plugin of `kind: RedisSentinel` by.
 pub const PLUGIN_NAME: &str = "RedisSentinel";
@@ -51,7 +52,9 @@ pub fn plugin_source(config: &Path) -> Result<Source, Box<Finding>> {
     let candidates: Vec<(String, String)> = generator_files(&root)
         .into_iter()
         .filter_map(|entry| {
-            let text = std::fs::read_to_string(root.join(&entry)).ok()?;
+            let Ok(Capped::Whole(text)) = read_capped(&root.join(&entry), yaml::MAX_BYTES) else {
+                return None;
+            };
             (identity.is_some() && identity_of(&text) == identity).then_some((entry, text))
         })
         .collect();

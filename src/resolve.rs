@@ -118,6 +118,35 @@ pub struct Names {
     pub backup_config: String,
 }
 
+impl Names {
+    /// Every object the deployment may generate, as (kind, name), whether or not this profile
+    /// turns it on: a client or a removed object must never be one of them.
+    pub fn objects(&self) -> Vec<(&'static str, &str)> {
+        vec![
+            ("StatefulSet", &self.redis_master),
+            ("StatefulSet", &self.redis_replica),
+            ("StatefulSet", &self.sentinel),
+            ("Service", &self.sentinel),
+            ("Service", &self.redis_headless),
+            ("Service", &self.sentinel_headless),
+            ("Service", &self.redis_metrics),
+            ("Service", &self.sentinel_metrics),
+            ("ConfigMap", &self.redis_config),
+            ("ConfigMap", &self.sentinel_config),
+            ("ConfigMap", &self.backup_config),
+            ("PodDisruptionBudget", &self.redis_pdb),
+            ("PodDisruptionBudget", &self.sentinel_pdb),
+            ("ServiceMonitor", &self.monitoring),
+            ("PrometheusRule", &self.monitoring),
+            ("NetworkPolicy", &self.redis_policy),
+            ("NetworkPolicy", &self.sentinel_policy),
+            ("NetworkPolicy", &self.backup_policy),
+            ("CronJob", &self.backup),
+            ("PersistentVolumeClaim", &self.backup),
+        ]
+    }
+}
+
 /// A key of an existing Secret.
 #[derive(Debug, Clone)]
 pub struct SecretRef {
@@ -205,8 +234,9 @@ pub fn quorum_for(sentinels: u32) -> u32 {
 
 /// A memory quantity in whole bytes. Validation has rejected any that does not parse.
 pub fn bytes(quantity: &str) -> u64 {
-    // A fraction of a byte is not addressable; a float-to-int `as` saturates.
-    Quantity::parse(quantity).map_or(0, |q| q.value().floor() as u64)
+    Quantity::parse(quantity).map_or(0, |q| {
+        u64::try_from(q.whole_units().max(0)).unwrap_or(u64::MAX)
+    })
 }
 
 /// Default termination grace period of a Redis pod: the preStop failover may wait up to the

@@ -2,7 +2,7 @@
 //! stderr and the exit code of DESIGN §3.1.
 
 use std::ffi::OsString;
-use std::io::{IsTerminal, Read, Write};
+use std::io::{IsTerminal, Write};
 use std::path::Path;
 
 use clap::{CommandFactory, Parser};
@@ -12,7 +12,7 @@ use crate::cli::{
     RehearseArgs, RenderArgs, ValidateArgs,
 };
 use crate::diagnostic::{self, Finding};
-use crate::profile::load::{self, Loaded, Source};
+use crate::profile::load::{self, Capped, Loaded, Source, read_capped_from};
 use crate::render::{clients, migration, runbook};
 use crate::resolve::Deployment;
 use crate::{emit, krm, kustomize, render, resolve, validate};
@@ -288,11 +288,21 @@ fn shell_word(word: &str) -> String {
 /// input) is a usage error rather than a malformed ResourceList: nobody meant to call a KRM
 /// function.
 fn run_krm(bare: bool) -> i32 {
-    let mut input = String::new();
-    if let Err(e) = std::io::stdin().read_to_string(&mut input) {
-        eprintln!("error: cannot read the ResourceList from stdin: {e}");
-        return EXIT_INVALID;
-    }
+    let input = match read_capped_from(std::io::stdin().lock(), krm::MAX_INPUT_BYTES) {
+        Ok(Capped::Whole(input)) => input,
+        Ok(Capped::TooLarge) => {
+            eprintln!(
+                "error: the ResourceList on stdin is larger than {} bytes; no kustomize or kpt \
+                 pipeline of one Redis deployment needs that much",
+                krm::MAX_INPUT_BYTES
+            );
+            return EXIT_INVALID;
+        }
+        Err(e) => {
+            eprintln!("error: cannot read the ResourceList from stdin: {e}");
+            return EXIT_INVALID;
+        }
+    };
     if bare && input.trim().is_empty() {
         let _ = Cli::command().write_help(&mut std::io::stderr());
         return EXIT_USAGE;

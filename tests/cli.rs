@@ -154,6 +154,131 @@ const EXPECTED: &[(&str, &[&str])] = &[
     ),
     ("wrong-kind", &["kind", "RedisSentinel"]),
     (
+        "backup-retention-zero",
+        &["spec.backup.retention", "from 1 to 1000"],
+    ),
+    // Issue 12: counts bounded before anything is built from them.
+    (
+        "redis-replicas-u32-max",
+        &["spec.redis.replicas", "4294967295", "from 1 to 100"],
+    ),
+    (
+        "sentinel-replicas-ten-million",
+        &["spec.sentinel.replicas", "10000001", "from 1 to 15"],
+    ),
+    (
+        "clients-too-many",
+        &["spec.clients", "101 items, more than 100"],
+    ),
+    // Numbers Redis itself refuses.
+    (
+        "down-after-above-sentinel-limit",
+        &[
+            "spec.sentinel.downAfterMilliseconds",
+            "2147483648",
+            "from 1000 to 2147483646",
+        ],
+    ),
+    (
+        "min-replicas-max-lag-above-redis-limit",
+        &["spec.redis.minReplicasMaxLag", "from 0 to 2147483647"],
+    ),
+    (
+        "down-after-at-maximum",
+        &["spec.sentinel.downAfterMilliseconds", "(e.g. 2147483647)"],
+    ),
+    // Integer forms that read differently to different YAML parsers.
+    (
+        "number-leading-zero",
+        &[
+            "spec.redis.replicas",
+            "found: 010",
+            "from 1 to 100",
+            "write `10`",
+        ],
+    ),
+    (
+        "number-leading-zeros",
+        &[
+            "spec.sentinel.parallelSyncs",
+            "found: 007",
+            "from 1 to 100",
+            "write `7`",
+        ],
+    ),
+    (
+        "number-negative-zero",
+        &["spec.redis.minReplicasToWrite", "found: -0", "from 0 to 99"],
+    ),
+    (
+        "number-float-tag",
+        &["spec.sentinel.replicas", "!!float 3", "from 1 to 15"],
+    ),
+    ("merge-key", &["spec.redis", "merge keys are not supported"]),
+    // Strings Kubernetes refuses.
+    ("secret-key-dot", &["spec.auth.secretKey", "found: ."]),
+    (
+        "secret-key-starts-with-two-dots",
+        &["spec.auth.secretKey", "found: ..x"],
+    ),
+    ("image-uppercase", &["spec.image", "uppercase"]),
+    ("image-digest-invalid", &["spec.image", "sha256:xyz"]),
+    ("image-two-tags", &["spec.image", "more than one `:tag`"]),
+    (
+        "image-tag-empty",
+        &["error: invalid image", "spec.image", "without a tag"],
+    ),
+    (
+        "image-at-only",
+        &["error: invalid image", "spec.image", "found: @"],
+    ),
+    (
+        "backup-schedule-out-of-range",
+        &["spec.backup.schedule", "`99` is outside 0 to 59"],
+    ),
+    (
+        "backup-schedule-step-zero",
+        &["spec.backup.schedule", "step must be a positive number"],
+    ),
+    (
+        "backup-schedule-dashes",
+        &["spec.backup.schedule", "a range needs both ends"],
+    ),
+    (
+        "request-one-byte-above-limit",
+        &[
+            "spec.redis.resources.limits.memory",
+            "9007199254740993 is above its limit 8Pi",
+        ],
+    ),
+    (
+        "storage-milli",
+        &["spec.redis.storage.size", "not a whole number of bytes"],
+    ),
+    (
+        "master-name-too-long",
+        &["spec.masterName", "100000 characters"],
+    ),
+    // Names of the deployment's own objects.
+    (
+        "client-is-generated-statefulset",
+        &[
+            "spec.clients[0].name",
+            "StatefulSet `redis-sentinel` is generated",
+        ],
+    ),
+    (
+        "migration-source-is-metrics-service",
+        &["spec.migration.from.host", "found: redis-metrics"],
+    ),
+    (
+        "migration-source-is-sentinel-metrics-service",
+        &[
+            "spec.migration.from.host",
+            "redis-sentinel-metrics.shop.svc",
+        ],
+    ),
+    (
         "operations-invalid",
         &[
             "spec.monitoring.exporterImage",
@@ -162,7 +287,6 @@ const EXPECTED: &[(&str, &[&str])] = &[
             "spec.networkPolicy.monitoringNamespace",
             "spec.networkPolicy.clientPodLabels",
             "spec.backup.schedule",
-            "spec.backup.retention",
             "spec.backup.storage.size",
         ],
     ),

@@ -45,13 +45,11 @@ impl Source {
             };
         }
         let name = path.display().to_string();
-        match std::fs::read_to_string(path) {
-            Ok(text) => Ok(Source { name, text }),
-            Err(e) => Err(Box::new(Finding::new(
-                Severity::Error,
-                &name,
-                format!("cannot read the profile: {e}"),
-            ))),
+        let failed = |message: String| Box::new(Finding::new(Severity::Error, &name, message));
+        match read_capped(path, yaml::MAX_BYTES) {
+            Ok(Capped::Whole(text)) => Ok(Source { name, text }),
+            Ok(Capped::TooLarge) => Err(Box::new(too_large(&name))),
+            Err(e) => Err(failed(format!("cannot read the profile: {e}"))),
         }
     }
 
@@ -62,6 +60,49 @@ impl Source {
             text: default::TEXT.to_string(),
         }
     }
+}
+
+/// What [`read_capped`] found.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Capped {
+    /// The whole text, within the cap.
+    Whole(String),
+    /// More than the cap; reading stopped there.
+    TooLarge,
+}
+
+/// Read at most `max` bytes of `reader`, plus one to tell a file of exactly `max` bytes from a
+/// larger one. The cap applies while reading: `/dev/zero` or a huge file costs `max` bytes,
+/// never the whole input.
+pub fn read_capped_from(reader: impl Read, max: usize) -> std::io::Result<Capped> {
+    let mut bytes = Vec::new();
+    let limit = u64::try_from(max).unwrap_or(u64::MAX).saturating_add(1);
+    reader.take(limit).read_to_end(&mut bytes)?;
+    if bytes.len() > max {
+        return Ok(Capped::TooLarge);
+    }
+    String::from_utf8(bytes)
+        .map(Capped::Whole)
+        .map_err(|e| std::io::Error::new(std::io::ErrorKind::InvalidData, e.utf8_error()))
+}
+
+/// [`read_capped_from`] on the file at `path`.
+pub fn read_capped(path: &Path, max: usize) -> std::io::Result<Capped> {
+    read_capped_from(std::fs::File::open(path)?, max)
+}
+
+/// The finding for a profile over [`yaml::MAX_BYTES`].
+fn too_large(file: &str) -> Finding {
+    Finding::new(
+        Severity::Error,
+        file,
+        format!(
+            "the profile is larger than {} bytes, more than any profile needs",
+            yaml::MAX_BYTES
+        ),
+    )
+    .at(Pos::START)
+    .valid(format!("a file of at most {} bytes", yaml::MAX_BYTES))
 }
 
 /// Where each field of the profile is written. Paths look like `spec.sentinel.quorum` and
@@ -242,11 +283,7 @@ fn parse_failure(source: &Source, failure: ParseFailure) -> Finding {
                 .at(pos)
                 .help("put each profile in its own file")
         }
-        ParseFailure::TooLarge { bytes } => error(format!(
-            "the profile is {bytes} bytes, more than any profile needs"
-        ))
-        .at(Pos::START)
-        .valid(format!("a file of at most {} bytes", yaml::MAX_BYTES)),
+        ParseFailure::TooLarge => too_large(&source.name),
         ParseFailure::TooManyNodes { pos } => error(format!(
             "aliases expand the profile to more than {} values here",
             yaml::MAX_NODES

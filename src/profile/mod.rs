@@ -1,6 +1,8 @@
 //! The profile: spec types, loading with source positions, the embedded default, the schema.
 
+pub mod bounds;
 pub mod default;
+pub mod grammar;
 pub mod load;
 pub mod schema;
 pub mod shape;

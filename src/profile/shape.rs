@@ -68,30 +68,68 @@ impl<'a> Walk<'a> {
         let types = type_names(schema);
         if node.is_null() {
             if !types.contains(&"null") {
-                self.mismatch(node, schema, &types, path);
+                self.mismatch(node, schema, &types, path, Problem::Type);
             }
             return;
         }
         match &node.kind {
             NodeKind::Mapping(entries) if types.contains(&"object") => {
+                if !self.within_count(node, entries.len(), schema, "maxProperties", path) {
+                    return;
+                }
                 self.mapping(entries, schema, path)
             }
             NodeKind::Sequence(items) if types.contains(&"array") => {
+                if !self.within_count(node, items.len(), schema, "maxItems", path) {
+                    return;
+                }
                 let item_schema = schema.get("items").unwrap_or(&Value::Bool(true));
                 for (i, item) in items.iter().enumerate() {
                     self.node(item, item_schema, &format!("{path}[{i}]"));
                 }
             }
-            NodeKind::Scalar { text, plain } => {
-                let fits = (types.contains(&"string"))
-                    || (types.contains(&"integer") && *plain && integer_in(schema, text))
-                    || (types.contains(&"boolean") && *plain && is_bool(text));
-                if !fits {
-                    self.mismatch(node, schema, &types, path);
+            NodeKind::Scalar { text, plain, tag } => {
+                if let Some(problem) = scalar_problem(text, *plain, tag.as_deref(), schema, &types)
+                {
+                    self.mismatch(node, schema, &types, path, problem);
                 }
             }
-            _ => self.mismatch(node, schema, &types, path),
+            _ => self.mismatch(node, schema, &types, path, Problem::Type),
         }
+    }
+
+    /// A list or map no longer than the schema's `key` (`maxItems`, `maxProperties`) allows;
+    /// a longer one is reported once, and its items are not walked.
+    fn within_count(
+        &mut self,
+        node: &Node,
+        count: usize,
+        schema: &Value,
+        key: &str,
+        path: &str,
+    ) -> bool {
+        let Some(max) = schema.get(key).and_then(Value::as_u64) else {
+            return true;
+        };
+        if u64::try_from(count).is_ok_and(|count| count <= max) {
+            return true;
+        }
+        let what = if key == "maxItems" {
+            "items"
+        } else {
+            "entries"
+        };
+        let mut finding = self
+            .map
+            .error(path, format!("{count} {what}, more than {max}"))
+            .at(node.pos)
+            .found(format!("{count} {what}"))
+            .valid(format!("at most {max} {what}"));
+        if let Some(description) = schema.get("description").and_then(Value::as_str) {
+            finding = finding.help(description.replace('\n', " "));
+        }
+        self.findings.push(finding);
+        false
     }
 
     /// `Option<T>` is `anyOf: [T, null]`; unit enums are `oneOf` of `const`s.
@@ -166,6 +204,20 @@ impl<'a> Walk<'a> {
         let extra = schema.get("additionalProperties");
         for (i, entry) in entries.iter().enumerate() {
             let child = child_path(path, &entry.key);
+            if entry.key == "<<" {
+                // YAML 1.1 merge keys: some parsers merge, others read a key named `<<`, so
+                // the same file would mean different profiles to the editor, kustomize and
+                // this tool.
+                self.findings.push(
+                    self.map
+                        .error(&child, "merge keys are not supported")
+                        .at(entry.key_pos)
+                        .found("<<")
+                        .valid(format!("the fields of {}, written out", if path.is_empty() { "the profile" } else { path }))
+                        .help("write the fields out; an anchor and alias (`&x` … `*x`) may still repeat a whole value"),
+                );
+                continue;
+            }
             if let Some(first) = entries[..i].iter().find(|e| e.key == entry.key) {
                 self.findings.push(
                     self.map
@@ -219,7 +271,14 @@ impl<'a> Walk<'a> {
         self.findings.push(finding);
     }
 
-    fn mismatch(&mut self, node: &Node, schema: &Value, types: &[&str], path: &str) {
+    fn mismatch(
+        &mut self,
+        node: &Node,
+        schema: &Value,
+        types: &[&str],
+        path: &str,
+        problem: Problem,
+    ) {
         let expected: Vec<String> = types
             .iter()
             .filter(|t| **t != "null")
@@ -236,14 +295,26 @@ impl<'a> Walk<'a> {
             })
             .collect();
         let expected = expected.join(" or ");
-        let message = match &node.kind {
-            NodeKind::Scalar { text, plain: true }
-                if types.contains(&"integer") && parse_integer(text).is_some() =>
-            {
-                format!("`{text}` is out of range")
+        let scalar = match &node.kind {
+            NodeKind::Scalar { text, plain, tag } if !node.is_null() || tag.is_some() => {
+                Some((text.as_str(), *plain, tag.as_deref()))
             }
-            NodeKind::Scalar { text, plain: true } if !node.is_null() => {
-                format!("expected {}, found `{text}`", short(&expected))
+            _ => None,
+        };
+        let shown = |text: &str, tag: Option<&str>| match tag {
+            Some(tag) => format!("{tag} {text}"),
+            None => text.to_string(),
+        };
+        let message = match (&problem, scalar) {
+            (Problem::Range, Some((text, ..))) => format!("`{text}` is out of range"),
+            (Problem::LeadingZero, Some((text, ..))) => format!("`{text}` has a leading zero"),
+            (Problem::Sign, Some((text, ..))) => format!("`{text}` has a sign"),
+            (_, Some((text, true, tag))) => {
+                format!(
+                    "expected {}, found `{}`",
+                    short(&expected),
+                    shown(text, tag)
+                )
             }
             _ => format!("expected {}, found {}", short(&expected), node.describe()),
         };
@@ -252,15 +323,88 @@ impl<'a> Walk<'a> {
             .error(path, message)
             .at(node.pos)
             .valid(expected.clone());
-        if let NodeKind::Scalar { text, plain } = &node.kind {
-            if !node.is_null() {
-                finding = finding.found(text);
-            }
-            if !plain && types.iter().any(|t| *t == "integer" || *t == "boolean") {
-                finding = finding.help("remove the quotes: quoted values are always strings");
+        if let Some((text, plain, tag)) = scalar {
+            finding = finding.found(shown(text, tag));
+            let help = match (&problem, tag) {
+                (Problem::Tag, Some(tag)) => Some(format!(
+                    "remove the tag `{tag}`: this field takes {}",
+                    short(&expected)
+                )),
+                (Problem::LeadingZero, _) => Some(format!(
+                    "YAML 1.1 (Kubernetes) reads a leading zero as octal, YAML 1.2 as decimal; \
+                     write `{}`",
+                    match text.trim_start_matches('0') {
+                        "" => "0",
+                        rest => rest,
+                    }
+                )),
+                (Problem::Sign, _) => Some(format!(
+                    "write `{}` without a sign",
+                    text.trim_start_matches(['+', '-'])
+                )),
+                // The field's own documentation says what the range is for.
+                (Problem::Range, _) => schema
+                    .get("description")
+                    .and_then(Value::as_str)
+                    .map(|d| d.replace('\n', " ")),
+                _ if !plain && types.iter().any(|t| *t == "integer" || *t == "boolean") => {
+                    Some("remove the quotes: quoted values are always strings".to_string())
+                }
+                _ => None,
+            };
+            if let Some(help) = help {
+                finding = finding.help(help);
             }
         }
         self.findings.push(finding);
+    }
+}
+
+/// Why a scalar does not fit its field.
+enum Problem {
+    /// Not the field's type at all.
+    Type,
+    /// A whole number outside the field's range.
+    Range,
+    /// `010`: octal to YAML 1.1, decimal to YAML 1.2.
+    LeadingZero,
+    /// `-0`, `+5`: read differently by different parsers (serde refuses `-0` as unsigned).
+    Sign,
+    /// An explicit tag that is not the field's type (`!!float 3`).
+    Tag,
+}
+
+/// What is wrong with `text` as a value of a field of `types`, if anything. Whole numbers are
+/// held to the forms every YAML parser reads the same: `0`, `42`, `0x2a`, `0o52`.
+fn scalar_problem(
+    text: &str,
+    plain: bool,
+    tag: Option<&str>,
+    schema: &Value,
+    types: &[&str],
+) -> Option<Problem> {
+    let tag_fits = |tag: &str| {
+        types.iter().any(|t| {
+            matches!(
+                (*t, tag),
+                ("string", "!!str") | ("integer", "!!int") | ("boolean", "!!bool")
+            )
+        })
+    };
+    if tag.is_some_and(|tag| !tag_fits(tag)) {
+        return Some(Problem::Tag);
+    }
+    if types.contains(&"string") || (types.contains(&"boolean") && plain && is_bool(text)) {
+        return None;
+    }
+    if !(types.contains(&"integer") && plain) {
+        return Some(Problem::Type);
+    }
+    let (min, max) = integer_bounds(schema);
+    match parse_integer(text) {
+        Ok(value) if (min..=max).contains(&value) => None,
+        Ok(_) => Some(Problem::Range),
+        Err(problem) => Some(problem),
     }
 }
 
@@ -278,28 +422,33 @@ fn type_names(schema: &Value) -> Vec<&str> {
     }
 }
 
-/// A YAML 1.2 core-schema integer (decimal, `0x…`, `0o…`) within the schema's range.
-fn integer_in(schema: &Value, text: &str) -> bool {
-    let Some(value) = parse_integer(text) else {
-        return false;
+/// A whole number in one of the forms every YAML parser reads alike; too many digits count
+/// as out of range.
+fn parse_integer(text: &str) -> Result<i128, Problem> {
+    let radix = |digits: &str, radix: u32| {
+        if digits.is_empty() || !digits.chars().all(|c| c.is_digit(radix)) {
+            return Err(Problem::Type);
+        }
+        i128::from_str_radix(digits, radix).map_err(|_| Problem::Range)
     };
-    let (min, max) = integer_bounds(schema);
-    (min..=max).contains(&value)
-}
-
-fn parse_integer(text: &str) -> Option<i128> {
     if let Some(hex) = text.strip_prefix("0x") {
-        i128::from_str_radix(hex, 16).ok()
-    } else if let Some(octal) = text.strip_prefix("0o") {
-        i128::from_str_radix(octal, 8).ok()
-    } else if text
-        .bytes()
-        .all(|b| b.is_ascii_digit() || b == b'-' || b == b'+')
-    {
-        text.parse::<i128>().ok()
-    } else {
-        None
+        return radix(hex, 16);
     }
+    if let Some(octal) = text.strip_prefix("0o") {
+        return radix(octal, 8);
+    }
+    let (negative, digits) = match text.strip_prefix('-') {
+        Some(rest) => (true, rest),
+        None => (false, text.strip_prefix('+').unwrap_or(text)),
+    };
+    let value = radix(digits, 10)?;
+    if digits.len() != text.len() && (value == 0 || !negative) {
+        return Err(Problem::Sign);
+    }
+    if digits.len() > 1 && digits.starts_with('0') {
+        return Err(Problem::LeadingZero);
+    }
+    Ok(if negative { -value } else { value })
 }
 
 /// The range the schema's `format` (`uint16`, `uint32`) and `minimum` / `maximum` allow.

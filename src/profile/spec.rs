@@ -8,6 +8,8 @@ use std::collections::BTreeMap;
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
+use crate::profile::bounds::*;
+
 /// The `apiVersion` every profile must carry.
 pub const API_VERSION: &str = "redis-sentinel-gen/v1alpha1";
 /// The `kind` every profile must carry.
@@ -51,7 +53,8 @@ pub struct Metadata {
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
 pub struct Spec {
     /// The name Sentinel monitors the master under (`sentinel monitor <masterName> …`), and
-    /// what clients ask for. Letters, digits, `.`, `_` and `-` only.
+    /// what clients ask for. Letters, digits, `.`, `_` and `-` only, at most 253 characters.
+    #[schemars(length(min = 1, max = MAX_MASTER_NAME))]
     pub master_name: String,
     /// Redis image, pinned: `redis:7.2.5-alpine` or `redis@sha256:…`. Redis 7.0.8 or later is
     /// required (hostname support). Defaults to `redis:7.2.5-alpine`.
@@ -97,8 +100,9 @@ pub struct Spec {
     /// A CronJob taking RDB snapshots from a replica into a backup volume. Off when absent.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub backup: Option<Backup>,
-    /// The client workloads that should talk to Redis through Sentinel.
+    /// The client workloads that should talk to Redis through Sentinel. At most 100.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[schemars(length(max = MAX_CLIENTS))]
     pub clients: Vec<Client>,
     /// The single Redis the clients use today, to migrate data from.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -125,8 +129,9 @@ pub struct Auth {
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
 pub struct RedisSpec {
     /// Number of read replicas (failover candidates). The master is always one pod.
-    /// At least 1. Defaults to 2.
+    /// 1 to 100: with no replica there is nothing to fail over to. Defaults to 2.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(range(min = 1, max = MAX_REDIS_REPLICAS))]
     pub replicas: Option<u32>,
     /// The data volume of every Redis pod.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -138,9 +143,12 @@ pub struct RedisSpec {
     /// connected and lag at most `minReplicasMaxLag` seconds; bounds the writes lost in a
     /// partition. 0 disables. At most `replicas` − 1. Defaults to 1.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(range(max = MAX_MIN_REPLICAS_TO_WRITE))]
     pub min_replicas_to_write: Option<u32>,
-    /// `min-replicas-max-lag` in seconds. Defaults to 10.
+    /// `min-replicas-max-lag` in seconds, 0 to 2147483647 (Redis's limit); 0 only with
+    /// `minReplicasToWrite: 0`. Defaults to 10.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(range(max = REDIS_INT_MAX))]
     pub min_replicas_max_lag: Option<u32>,
     /// Seconds Kubernetes waits for a Redis pod to stop (preStop failover plus shutdown).
     /// Defaults to the failover timeout plus 20 s, rounded up.
@@ -239,8 +247,9 @@ pub struct ResourceAmounts {
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
 pub struct Persistence {
     /// RDB snapshot points (`save <seconds> <changes>`). An empty list disables RDB.
-    /// Defaults to 900/1, 300/10, 60/10000.
+    /// At most 16 points. Defaults to 900/1, 300/10, 60/10000.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(length(max = MAX_SAVE_POINTS))]
     pub rdb: Option<Vec<SavePoint>>,
     /// The append-only file.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -255,9 +264,11 @@ pub struct Persistence {
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize, JsonSchema)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
 pub struct SavePoint {
-    /// Seconds since the last snapshot, at least 1.
+    /// Seconds since the last snapshot, 1 to 2147483647.
+    #[schemars(range(min = 1, max = REDIS_INT_MAX))]
     pub seconds: u32,
-    /// Changed keys, at least 1.
+    /// Changed keys, 1 to 2147483647.
+    #[schemars(range(min = 1, max = REDIS_INT_MAX))]
     pub changes: u32,
 }
 
@@ -289,23 +300,31 @@ pub enum Fsync {
 #[derive(Debug, Clone, Deserialize, Serialize, JsonSchema)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
 pub struct SentinelSpec {
-    /// Number of Sentinels: odd, at least 3 (1 allowed in a development profile). Defaults to 3.
+    /// Number of Sentinels: odd, 3 to 15 (1 allowed in a development profile). Defaults to 3.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(range(min = 1, max = MAX_SENTINELS))]
     pub replicas: Option<u32>,
     /// Sentinels that must agree the master is down. Must be the majority,
     /// `replicas / 2 + 1`, which is also the default.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(range(min = 1, max = MAX_QUORUM))]
     pub quorum: Option<u32>,
     /// `down-after-milliseconds`: silence before a Sentinel thinks the master is down.
-    /// At least 1000. Defaults to 5000.
+    /// 1000 to 2147483646: a shorter silence (a GC pause, an fsync, a network blip) fails
+    /// over from a healthy master; Sentinel takes at most 2147483647, and `failoverTimeout`
+    /// must be greater. Defaults to 5000.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(range(min = MIN_DOWN_AFTER_MS, max = MAX_DOWN_AFTER_MS))]
     pub down_after_milliseconds: Option<u32>,
-    /// `failover-timeout` in milliseconds; greater than `downAfterMilliseconds`. Defaults to 10000.
+    /// `failover-timeout` in milliseconds, greater than `downAfterMilliseconds` and at most
+    /// 2147483647 (Sentinel's limit). Defaults to 10000.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(range(min = MIN_FAILOVER_TIMEOUT_MS, max = MAX_FAILOVER_TIMEOUT_MS))]
     pub failover_timeout: Option<u32>,
     /// `parallel-syncs`: replicas resyncing with a new master at once, 1 to `redis.replicas`.
     /// Defaults to 1.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(range(min = 1, max = MAX_REDIS_REPLICAS))]
     pub parallel_syncs: Option<u32>,
     /// CPU and memory of the Sentinel container.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -336,8 +355,9 @@ pub struct Monitoring {
     pub interval: Option<String>,
     /// Labels added to the `ServiceMonitor` and `PrometheusRule`, so that the Prometheus
     /// resource's `serviceMonitorSelector` / `ruleSelector` picks them up (e.g.
-    /// `release: kube-prometheus-stack`).
+    /// `release: kube-prometheus-stack`). At most 64.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    #[schemars(extend("maxProperties" = MAX_LABELS))]
     pub labels: BTreeMap<String, String>,
 }
 
@@ -350,7 +370,9 @@ pub struct NetworkPolicySpec {
     pub enabled: Option<bool>,
     /// Labels of the client pods (in the deployment's namespace) allowed to reach Redis and
     /// Sentinel. Required when the policies are on: no clients means nobody can use Redis.
+    /// At most 64.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    #[schemars(extend("maxProperties" = MAX_LABELS))]
     pub client_pod_labels: BTreeMap<String, String>,
     /// Namespace of Prometheus: the only namespace admitted to the metrics port.
     /// Defaults to `monitoring`.
@@ -368,9 +390,10 @@ pub struct Backup {
     /// Cron schedule of the CronJob (five fields). Defaults to `17 3 * * *` (daily, 03:17).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub schedule: Option<String>,
-    /// Snapshots kept; older ones are deleted after a successful backup. At least 1.
+    /// Snapshots kept; older ones are deleted after a successful backup. 1 to 1000.
     /// Defaults to 7.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(range(min = 1, max = MAX_BACKUP_RETENTION))]
     pub retention: Option<u32>,
     /// The backup volume (a PersistentVolumeClaim). Size defaults to `10Gi`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -446,8 +469,10 @@ pub struct Migration {
     /// output directory of `render --out`. Defaults to `../base`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub base: Option<String>,
-    /// The objects of the old single Redis in that base, removed by the last phase.
+    /// The objects of the old single Redis in that base, removed by the last phase. At most
+    /// 100.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[schemars(length(max = MAX_REMOVED_OBJECTS))]
     pub remove: Vec<ObjectRef>,
 }
 
@@ -467,7 +492,8 @@ pub struct ObjectRef {
 pub struct Endpoint {
     /// Service name (or DNS name) of the old Redis.
     pub host: String,
-    /// Its port. Defaults to 6379.
+    /// Its port, 1 to 65535. Defaults to 6379.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(range(min = 1))]
     pub port: Option<u16>,
 }

@@ -38,6 +38,9 @@ pub enum NodeKind {
     Scalar {
         text: String,
         plain: bool,
+        /// An explicit tag (`!!float 3`, `!custom x`), shown as written with the core
+        /// schema's handle (`!!float`); `None` when the scalar carries none.
+        tag: Option<String>,
     },
     Sequence(Vec<Node>),
     Mapping(Vec<Entry>),
@@ -61,7 +64,7 @@ pub enum ParseFailure {
     /// More than one document; `pos` is where the second begins.
     MultipleDocuments { pos: Pos },
     /// Larger than [`MAX_BYTES`]: no profile is, and parsing it would only cost time.
-    TooLarge { bytes: usize },
+    TooLarge,
     /// More than [`MAX_NODES`] values once aliases are expanded ("billion laughs"); `pos` is
     /// the alias that went over.
     TooManyNodes { pos: Pos },
@@ -76,7 +79,7 @@ pub const MAX_NODES: usize = 100_000;
 impl Node {
     /// True for `~`, `null`, `Null`, `NULL` and an empty plain value.
     pub fn is_null(&self) -> bool {
-        matches!(&self.kind, NodeKind::Scalar { text, plain: true }
+        matches!(&self.kind, NodeKind::Scalar { text, plain: true, .. }
             if matches!(text.as_str(), "" | "~" | "null" | "Null" | "NULL"))
     }
 
@@ -104,7 +107,7 @@ impl Node {
 /// Parse `text` into the single document it must hold.
 pub fn parse_document(text: &str) -> Result<Node, ParseFailure> {
     if text.len() > MAX_BYTES {
-        return Err(ParseFailure::TooLarge { bytes: text.len() });
+        return Err(ParseFailure::TooLarge);
     }
     let mut builder = Builder::default();
     let mut documents = Vec::new();
@@ -159,12 +162,17 @@ impl Builder {
         match event {
             Event::Scalar(text, style, anchor, tag) => {
                 self.count(1, pos);
-                let is_str_tag = tag.is_some_and(|t| t.core_suffix() == Some("str"));
+                let is_str_tag = tag.as_ref().is_some_and(|t| t.core_suffix() == Some("str"));
+                let tag = tag.map(|t| match t.core_suffix() {
+                    Some(suffix) => format!("!!{suffix}"),
+                    None => t.to_string(),
+                });
                 let node = Node {
                     pos,
                     kind: NodeKind::Scalar {
                         text: text.into_owned(),
                         plain: style == ScalarStyle::Plain && !is_str_tag,
+                        tag,
                     },
                 };
                 self.complete(node, anchor);
@@ -207,6 +215,7 @@ impl Builder {
                     kind: NodeKind::Scalar {
                         text: String::new(),
                         plain: false,
+                        tag: None,
                     },
                 });
                 self.complete(Node { pos, ..node }, 0);
@@ -298,7 +307,7 @@ mod tests {
         assert!(matches!(parse_document(""), Err(ParseFailure::Empty)));
         assert!(matches!(
             parse_document(&"#".repeat(MAX_BYTES + 1)),
-            Err(ParseFailure::TooLarge { .. })
+            Err(ParseFailure::TooLarge)
         ));
         assert!(matches!(
             parse_document("# only a comment\n"),

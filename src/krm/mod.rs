@@ -6,17 +6,14 @@
 //! Items keep the key order they came with: a function that reorders the keys of objects it
 //! does not own would rewrite every file of the package.
 
-use std::fmt;
+mod env_switch;
+mod yaml_tree;
 
-use serde::de::{self, Deserializer, MapAccess, SeqAccess, Visitor};
-use serde::ser::{SerializeMap, SerializeSeq, Serializer};
-use serde::{Deserialize, Serialize};
+pub use yaml_tree::Yaml;
 
 use crate::diagnostic::{Finding, Severity};
 use crate::profile::load::{self, Source};
-use k8s_openapi::api::core::v1::EnvVar;
-
-use crate::render::clients::{self, ClientEnv};
+use crate::render::clients;
 use crate::render::{self, serialize};
 use crate::resolve::{self, Deployment};
 use crate::validate;
@@ -223,7 +220,7 @@ impl Run {
                 if !matches {
                     continue;
                 }
-                if !switch_container(item, &client.container, &env) {
+                if !env_switch::switch_container(item, &client.container, &env) {
                     self.notes.push(result(
                         "warning",
                         &format!(
@@ -279,76 +276,6 @@ impl Run {
 /// `<namespace>/<name>`: the value of [`OWNER_ANNOTATION`] for this profile's objects.
 fn owner(dep: &Deployment) -> String {
     format!("{}/{}", dep.namespace, dep.instance)
-}
-
-/// An env entry as an item field: `name` first, then `value` or
-/// `valueFrom.secretKeyRef` (`name`, `key`), the order people write them in.
-fn env_var_yaml(var: &EnvVar) -> Yaml {
-    let mut entry = vec![("name".to_string(), Yaml::Str(var.name.clone()))];
-    if let Some(value) = &var.value {
-        entry.push(("value".to_string(), Yaml::Str(value.clone())));
-    }
-    if let Some(secret) = var
-        .value_from
-        .as_ref()
-        .and_then(|from| from.secret_key_ref.as_ref())
-    {
-        let mut selector = vec![
-            ("name".to_string(), Yaml::Str(secret.name.clone())),
-            ("key".to_string(), Yaml::Str(secret.key.clone())),
-        ];
-        if let Some(optional) = secret.optional {
-            selector.push(("optional".to_string(), Yaml::Bool(optional)));
-        }
-        entry.push((
-            "valueFrom".to_string(),
-            Yaml::map([("secretKeyRef", Yaml::Map(selector))]),
-        ));
-    }
-    Yaml::Map(entry)
-}
-
-/// Apply `env` to the container named `container` of a workload: its variables set (existing
-/// entries replaced where they stand, so a second run changes nothing), the ones it removes
-/// gone. False when the workload has no such container.
-fn switch_container(workload: &mut Yaml, container: &str, env: &ClientEnv) -> bool {
-    let Some(Yaml::Seq(containers)) =
-        workload.get_path_mut(&["spec", "template", "spec", "containers"])
-    else {
-        return false;
-    };
-    let Some(target) = containers
-        .iter_mut()
-        .find(|c| c.get("name").and_then(Yaml::as_str) == Some(container))
-    else {
-        return false;
-    };
-    let Yaml::Map(fields) = target else {
-        return false;
-    };
-    if !fields
-        .iter()
-        .any(|(k, v)| k == "env" && matches!(v, Yaml::Seq(_)))
-    {
-        fields.retain(|(k, _)| k != "env");
-        fields.push(("env".to_string(), Yaml::Seq(Vec::new())));
-    }
-    let Some(Yaml::Seq(vars)) = target.get_mut("env") else {
-        return false;
-    };
-    let name_of = |var: &Yaml| var.get("name").and_then(Yaml::as_str).map(str::to_string);
-    vars.retain(|var| name_of(var).is_none_or(|name| !env.remove.contains(&name.as_str())));
-    for set in &env.set {
-        let var = env_var_yaml(set);
-        match vars
-            .iter_mut()
-            .find(|v| name_of(v).as_deref() == Some(set.name.as_str()))
-        {
-            Some(existing) => *existing = var,
-            None => vars.push(var),
-        }
-    }
-    true
 }
 
 /// The file findings name: the functionConfig's own path annotation, else the path of the
@@ -474,203 +401,10 @@ fn set(map: &mut Vec<(String, Yaml)>, key: &str, value: Yaml) {
     }
 }
 
-/// A YAML value that keeps mapping keys in the order they were written.
-#[derive(Debug, Clone, PartialEq)]
-pub enum Yaml {
-    Null,
-    Bool(bool),
-    Int(i64),
-    Uint(u64),
-    Float(f64),
-    Str(String),
-    Seq(Vec<Yaml>),
-    Map(Vec<(String, Yaml)>),
-}
-
-impl Yaml {
-    fn map<const N: usize>(entries: [(&str, Yaml); N]) -> Yaml {
-        Yaml::Map(
-            entries
-                .into_iter()
-                .map(|(k, v)| (k.to_string(), v))
-                .collect(),
-        )
-    }
-
-    pub fn as_str(&self) -> Option<&str> {
-        match self {
-            Yaml::Str(s) => Some(s),
-            _ => None,
-        }
-    }
-
-    pub fn get(&self, key: &str) -> Option<&Yaml> {
-        match self {
-            Yaml::Map(entries) => entries.iter().find(|(k, _)| k == key).map(|(_, v)| v),
-            _ => None,
-        }
-    }
-
-    fn get_mut(&mut self, key: &str) -> Option<&mut Yaml> {
-        match self {
-            Yaml::Map(entries) => entries.iter_mut().find(|(k, _)| k == key).map(|(_, v)| v),
-            _ => None,
-        }
-    }
-
-    pub fn get_path(&self, path: &[&str]) -> Option<&Yaml> {
-        path.iter().try_fold(self, |node, key| node.get(key))
-    }
-
-    fn get_path_mut(&mut self, path: &[&str]) -> Option<&mut Yaml> {
-        path.iter().try_fold(self, |node, key| node.get_mut(key))
-    }
-
-    /// The mapping at `path`, created (replacing a non-mapping or null) where missing.
-    fn map_at(&mut self, path: &[&str]) -> &mut Vec<(String, Yaml)> {
-        let mut node = self;
-        for key in path {
-            if !matches!(node, Yaml::Map(_)) {
-                *node = Yaml::Map(Vec::new());
-            }
-            let Yaml::Map(entries) = node else {
-                unreachable!("just made a mapping")
-            };
-            let at = match entries.iter().position(|(k, _)| k == key) {
-                Some(at) => at,
-                None => {
-                    entries.push(((*key).to_string(), Yaml::Map(Vec::new())));
-                    entries.len() - 1
-                }
-            };
-            node = &mut entries[at].1;
-        }
-        if !matches!(node, Yaml::Map(_)) {
-            *node = Yaml::Map(Vec::new());
-        }
-        match node {
-            Yaml::Map(entries) => entries,
-            _ => unreachable!("just made a mapping"),
-        }
-    }
-}
-
-impl Serialize for Yaml {
-    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        match self {
-            Yaml::Null => serializer.serialize_unit(),
-            Yaml::Bool(b) => serializer.serialize_bool(*b),
-            Yaml::Int(i) => serializer.serialize_i64(*i),
-            Yaml::Uint(u) => serializer.serialize_u64(*u),
-            Yaml::Float(f) => serializer.serialize_f64(*f),
-            Yaml::Str(s) => serializer.serialize_str(s),
-            Yaml::Seq(items) => {
-                let mut seq = serializer.serialize_seq(Some(items.len()))?;
-                for item in items {
-                    seq.serialize_element(item)?;
-                }
-                seq.end()
-            }
-            Yaml::Map(entries) => {
-                let mut map = serializer.serialize_map(Some(entries.len()))?;
-                for (k, v) in entries {
-                    map.serialize_entry(k, v)?;
-                }
-                map.end()
-            }
-        }
-    }
-}
-
-impl<'de> Deserialize<'de> for Yaml {
-    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Yaml, D::Error> {
-        deserializer.deserialize_any(YamlVisitor)
-    }
-}
-
-struct YamlVisitor;
-
-impl<'de> Visitor<'de> for YamlVisitor {
-    type Value = Yaml;
-
-    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
-        f.write_str("any YAML value")
-    }
-
-    fn visit_unit<E: de::Error>(self) -> Result<Yaml, E> {
-        Ok(Yaml::Null)
-    }
-    fn visit_none<E: de::Error>(self) -> Result<Yaml, E> {
-        Ok(Yaml::Null)
-    }
-    fn visit_some<D: Deserializer<'de>>(self, d: D) -> Result<Yaml, D::Error> {
-        Yaml::deserialize(d)
-    }
-    fn visit_bool<E: de::Error>(self, v: bool) -> Result<Yaml, E> {
-        Ok(Yaml::Bool(v))
-    }
-    fn visit_i64<E: de::Error>(self, v: i64) -> Result<Yaml, E> {
-        Ok(Yaml::Int(v))
-    }
-    fn visit_u64<E: de::Error>(self, v: u64) -> Result<Yaml, E> {
-        Ok(Yaml::Uint(v))
-    }
-    fn visit_f64<E: de::Error>(self, v: f64) -> Result<Yaml, E> {
-        Ok(Yaml::Float(v))
-    }
-    fn visit_str<E: de::Error>(self, v: &str) -> Result<Yaml, E> {
-        Ok(Yaml::Str(v.to_string()))
-    }
-    fn visit_string<E: de::Error>(self, v: String) -> Result<Yaml, E> {
-        Ok(Yaml::Str(v))
-    }
-    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Yaml, A::Error> {
-        let mut items = Vec::new();
-        while let Some(item) = seq.next_element()? {
-            items.push(item);
-        }
-        Ok(Yaml::Seq(items))
-    }
-    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Yaml, A::Error> {
-        let mut entries = Vec::new();
-        while let Some((key, value)) = map.next_entry::<Yaml, Yaml>()? {
-            let key = match key {
-                Yaml::Str(s) => s,
-                Yaml::Int(i) => i.to_string(),
-                Yaml::Uint(u) => u.to_string(),
-                Yaml::Bool(b) => b.to_string(),
-                Yaml::Float(f) => f.to_string(),
-                Yaml::Null => "null".to_string(),
-                Yaml::Seq(_) | Yaml::Map(_) => {
-                    return Err(de::Error::custom("a mapping key must be a scalar"));
-                }
-            };
-            entries.push((key, value));
-        }
-        Ok(Yaml::Map(entries))
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::profile::spec::{API_VERSION, KIND};
-
-    #[test]
-    fn key_order_and_scalar_types_survive_a_round_trip() {
-        let text = "kind: X\napiVersion: v1\ndata:\n  z: '1'\n  a: 1\n  b: true\n  c: \"yes\"\n  \
-                    n: null\n";
-        let value: Yaml = serde_saphyr::from_str(text).unwrap();
-        let back = serialize::document(&value).unwrap();
-        let again: Yaml = serde_saphyr::from_str(&back).unwrap();
-        assert_eq!(value, again);
-        assert!(back.starts_with("kind: X\napiVersion: v1\n"), "{back}");
-        assert_eq!(again.get_path(&["data", "z"]), Some(&Yaml::Str("1".into())));
-        assert_eq!(
-            again.get_path(&["data", "c"]),
-            Some(&Yaml::Str("yes".into()))
-        );
-    }
 
     #[test]
     fn generated_file_sits_beside_the_profile_inside_the_package() {
@@ -679,48 +413,6 @@ mod tests {
         assert_eq!(generated_path("../p.yaml"), "redis-sentinel.yaml");
         assert_eq!(generated_path("/abs/p.yaml"), "redis-sentinel.yaml");
         assert_eq!(generated_path(UNNAMED_CONFIG), "redis-sentinel.yaml");
-    }
-
-    #[test]
-    fn the_switch_replaces_in_place_and_removes_the_old_address() {
-        let mut workload: Yaml = serde_saphyr::from_str(
-            "spec:\n  template:\n    spec:\n      containers:\n      - name: app\n        env:\n        \
-             - {name: A, value: a}\n        - {name: REDIS_ADDR, value: r:6379}\n        \
-             - {name: REDIS_MASTER_NAME, value: old}\n",
-        )
-        .unwrap();
-        let plain = |name: &str, value: &str| EnvVar {
-            name: name.to_string(),
-            value: Some(value.to_string()),
-            ..Default::default()
-        };
-        let env = ClientEnv {
-            set: vec![
-                plain(clients::ENV_SENTINEL_ADDRS, "s"),
-                plain(clients::ENV_MASTER_NAME, "m"),
-            ],
-            remove: vec![clients::ENV_ADDR],
-        };
-        assert!(switch_container(&mut workload, "app", &env));
-        let once = workload.clone();
-        assert!(switch_container(&mut workload, "app", &env));
-        assert_eq!(once, workload, "not idempotent");
-        let names: Vec<_> = match workload
-            .get_path(&["spec", "template", "spec", "containers"])
-            .and_then(|c| match c {
-                Yaml::Seq(c) => c.first(),
-                _ => None,
-            })
-            .and_then(|c| c.get("env"))
-        {
-            Some(Yaml::Seq(vars)) => vars
-                .iter()
-                .filter_map(|v| v.get("name").and_then(Yaml::as_str))
-                .collect(),
-            other => panic!("no env: {other:?}"),
-        };
-        assert_eq!(names, ["A", "REDIS_MASTER_NAME", "REDIS_SENTINEL_ADDRS"]);
-        assert!(!switch_container(&mut workload, "other", &env));
     }
 
     #[test]

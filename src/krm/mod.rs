@@ -3,13 +3,18 @@
 //! its client workloads switched to Sentinel) out, following the KRM functions specification
 //! (kubernetes-sigs/kustomize `cmd/config/docs/api-conventions/functions-spec.md`).
 //!
-//! Items keep the key order they came with: a function that reorders the keys of objects it
-//! does not own would rewrite every file of the package.
+//! Items the function does not own go back as the text they came in (`resource_list`), so
+//! their keys, scalars, tags, anchors and comments are exactly what the orchestrator sent. A
+//! client workload it switches is read keeping every scalar's YAML 1.2 meaning and its tags
+//! (`yaml_tree`); only its comments are not kept.
 
 mod env_switch;
+mod resource_list;
 mod yaml_tree;
 
 pub use yaml_tree::Yaml;
+
+use resource_list::{Header, Item, ResourceList};
 
 use crate::diagnostic::{Finding, Severity};
 use crate::profile::load::{self, Source};
@@ -66,37 +71,24 @@ impl Outcome {
 
 /// Run the function on one serialized ResourceList.
 pub fn process(input: &str) -> Outcome {
-    let list: Yaml = match serde_saphyr::from_str(input) {
+    let list = match resource_list::read(input) {
         Ok(list) => list,
-        Err(e) => return Outcome::problem(format!("stdin is not a YAML ResourceList: {e}")),
+        Err(problem) => return Outcome::problem(problem),
     };
-    if list.get("kind").and_then(Yaml::as_str) != Some("ResourceList") {
-        return Outcome::problem(
-            "stdin is not a ResourceList (kind: ResourceList, apiVersion: config.kubernetes.io/v1)"
-                .into(),
-        );
-    }
-    let items = match list.get("items") {
-        Some(Yaml::Seq(items)) => items.clone(),
-        None | Some(Yaml::Null) => Vec::new(),
-        Some(_) => return Outcome::problem("the ResourceList's `items` is not a list".into()),
-    };
-    let api_version = list
-        .get("apiVersion")
-        .cloned()
-        .unwrap_or_else(|| Yaml::Str("config.kubernetes.io/v1".into()));
-    let function_config = list.get("functionConfig").cloned().unwrap_or(Yaml::Null);
-
+    let function_config = list
+        .function_config
+        .as_ref()
+        .filter(|config| !is_null_text(config.node));
     let mut run = Run {
-        items,
+        out: (0..list.items.len()).map(Out::Carried).collect(),
         findings: Vec::new(),
         notes: Vec::new(),
-        config_ref: resource_ref(&function_config),
-        source_name: config_file(&function_config, &list),
+        config_ref: function_config.and_then(|config| resource_ref(&config.header)),
+        source_name: config_file(function_config, &list.items),
+        list: &list,
     };
-    let problem = run.apply(&function_config).err();
-    let output = run.output_list(api_version, function_config);
-    match output {
+    let problem = run.apply(function_config).err();
+    match run.output_list() {
         Ok(output) => Outcome {
             output: Some(output),
             findings: run.findings,
@@ -110,21 +102,38 @@ pub fn process(input: &str) -> Outcome {
     }
 }
 
+/// `~`, `null` or nothing: no functionConfig at all.
+fn is_null_text(node: &str) -> bool {
+    matches!(node.trim(), "" | "~" | "null" | "Null" | "NULL")
+}
+
+/// What goes into the output list, in order.
+enum Out {
+    /// An input item, written back as its own text.
+    Carried(usize),
+    /// A generated object, serialized.
+    Generated(String),
+    /// A client workload with its env switched, read as written and written back.
+    Switched(Box<Yaml>),
+}
+
 /// One call's state: the items as they will be returned and what to report.
-struct Run {
-    items: Vec<Yaml>,
+struct Run<'l, 'a> {
+    list: &'l ResourceList<'a>,
+    out: Vec<Out>,
     findings: Vec<Finding>,
-    /// Results that are not about the profile (a client workload without its container).
+    /// Results that are not about the profile (a client workload without its container, a
+    /// name taken by an object the function does not own).
     notes: Vec<Yaml>,
     config_ref: Option<Yaml>,
     source_name: String,
 }
 
-impl Run {
+impl Run<'_, '_> {
     /// Validate the profile and, if it is valid, generate and switch the clients. On any
     /// error the items stay exactly as they came in.
-    fn apply(&mut self, function_config: &Yaml) -> Result<(), String> {
-        if matches!(function_config, Yaml::Null) {
+    fn apply(&mut self, function_config: Option<&Item<'_>>) -> Result<(), String> {
+        let Some(function_config) = function_config else {
             self.findings.push(
                 Finding::new(
                     Severity::Error,
@@ -134,11 +143,12 @@ impl Run {
                 .help("kpt fn eval --exec redis-sentinel-gen --fn-config PROFILE"),
             );
             return Ok(());
-        }
-        let text = serialize::document(function_config).map_err(|e| format!("{e:#}"))?;
+        };
+        // The profile's own text, read by the loader and validation the CLI uses: the same
+        // YAML 1.2 rules, the same size and alias limits, the same findings.
         let source = Source {
             name: self.source_name.clone(),
-            text,
+            text: resource_list::standalone(function_config),
         };
         let (loaded, mut findings) = match load::load(&source) {
             Ok(loaded) => {
@@ -147,8 +157,8 @@ impl Run {
             }
             Err(findings) => (None, findings),
         };
-        // Positions refer to the functionConfig as re-serialized here, not to the user's file
-        // (the orchestrator has already re-formatted it): naming the field is what holds.
+        // Positions refer to the functionConfig as the orchestrator re-formatted it, not to
+        // the user's file: naming the field is what holds.
         for finding in &mut findings {
             finding.pos = None;
         }
@@ -159,7 +169,20 @@ impl Run {
         };
         let dep = resolve::resolve(&loaded.profile, &self.source_name);
         let generated = self.generate(&dep).map_err(|e| format!("{e:#}"))?;
-        self.replace_owned(&owner(&dep), generated);
+        let owner = owner(&dep);
+        if self.refuse_foreign_namesakes(&owner, &generated) {
+            return Err(
+                "the package holds objects with the names of generated ones that this profile \
+                 does not own (see the results); nothing was changed"
+                    .into(),
+            );
+        }
+        let generated = generated
+            .iter()
+            .map(serialize::document)
+            .collect::<anyhow::Result<Vec<_>>>()
+            .map_err(|e| format!("{e:#}"))?;
+        self.replace_owned(&owner, generated);
         self.switch_clients(&dep);
         Ok(())
     }
@@ -188,18 +211,72 @@ impl Run {
             .collect())
     }
 
+    /// An input object with the kind, name and namespace of a generated one that this
+    /// instance did not generate (written by hand, or by another profile) would be either
+    /// overwritten or duplicated: both are wrong, so each is an error naming both objects and
+    /// nothing changes. True when there was one.
+    fn refuse_foreign_namesakes(&mut self, owner: &str, generated: &[Yaml]) -> bool {
+        let mut refused = false;
+        for object in generated {
+            let field = |path: &[&str]| object.get_path(path).and_then(Yaml::as_str);
+            let (Some(kind), Some(name)) = (field(&["kind"]), field(&["metadata", "name"])) else {
+                continue;
+            };
+            let namespace = field(&["metadata", "namespace"]);
+            for item in &self.list.items {
+                let header = &item.header;
+                let same = header.kind.as_deref() == Some(kind)
+                    && header.name.as_deref() == Some(name)
+                    && (header.namespace.is_none() || header.namespace.as_deref() == namespace);
+                let theirs = header.annotation(OWNER_ANNOTATION);
+                if !same || theirs == Some(owner) {
+                    continue;
+                }
+                let whose = match theirs {
+                    Some(other) => format!("it was generated for the profile instance {other}"),
+                    None => format!(
+                        "it was not generated by redis-sentinel-gen (no {OWNER_ANNOTATION} \
+                         annotation)"
+                    ),
+                };
+                let place = path_of(header).map_or(String::new(), |path| format!(" in {path}"));
+                let message = format!(
+                    "{kind} {}{name}{place} has the name of the {kind} this profile generates \
+                     ({kind} {}/{name} from {}), and {whose}; nothing was changed: rename or \
+                     remove one of them",
+                    header
+                        .namespace
+                        .as_deref()
+                        .map_or(String::new(), |ns| format!("{ns}/")),
+                    namespace.unwrap_or("-"),
+                    self.source_name,
+                );
+                self.notes.push(result(
+                    "error",
+                    &message,
+                    resource_ref(header),
+                    None,
+                    path_of(header).as_deref(),
+                ));
+                refused = true;
+            }
+        }
+        refused
+    }
+
     /// Drop every item `owner` generated before and put `generated` where the first of them
     /// was (at the end on a first run), so a second run returns the same list.
-    fn replace_owned(&mut self, owner: &str, generated: Vec<Yaml>) {
-        let is_owned = |item: &Yaml| {
-            item.get_path(&["metadata", "annotations", OWNER_ANNOTATION])
-                .and_then(Yaml::as_str)
-                == Some(owner)
+    fn replace_owned(&mut self, owner: &str, generated: Vec<String>) {
+        let items = &self.list.items;
+        let is_owned = |out: &Out| match out {
+            Out::Carried(index) => items[*index].header.annotation(OWNER_ANNOTATION) == Some(owner),
+            _ => false,
         };
-        let at = self.items.iter().position(is_owned);
-        self.items.retain(|item| !is_owned(item));
-        let at = at.map_or(self.items.len(), |at| at.min(self.items.len()));
-        self.items.splice(at..at, generated);
+        let at = self.out.iter().position(is_owned);
+        self.out.retain(|out| !is_owned(out));
+        let at = at.map_or(self.out.len(), |at| at.min(self.out.len()));
+        self.out
+            .splice(at..at, generated.into_iter().map(Out::Generated));
     }
 
     /// Apply the env switch (`render::clients`, the same env the `clients/` patches set) to
@@ -208,26 +285,48 @@ impl Run {
         for client in &dep.clients {
             let env = clients::client_env(dep, client);
             let kind = clients::kind_name(client.kind);
-            for item in &mut self.items {
-                let matches = item.get("apiVersion").and_then(Yaml::as_str) == Some("apps/v1")
-                    && item.get("kind").and_then(Yaml::as_str) == Some(kind)
-                    && item.get_path(&["metadata", "name"]).and_then(Yaml::as_str)
-                        == Some(client.name.as_str())
-                    && item
-                        .get_path(&["metadata", "namespace"])
-                        .and_then(Yaml::as_str)
+            for out in &mut self.out {
+                let Out::Carried(index) = out else {
+                    continue;
+                };
+                let item = &self.list.items[*index];
+                let header = &item.header;
+                let matches = header.api_version.as_deref() == Some("apps/v1")
+                    && header.kind.as_deref() == Some(kind)
+                    && header.name.as_deref() == Some(client.name.as_str())
+                    && header
+                        .namespace
+                        .as_deref()
                         .is_none_or(|ns| ns == dep.namespace);
                 if !matches {
                     continue;
                 }
-                if !env_switch::switch_container(item, &client.container, &env) {
+                let mut workload = match Yaml::read_lossless(&resource_list::standalone(item)) {
+                    Ok(workload) => workload,
+                    Err(why) => {
+                        self.notes.push(result(
+                            "error",
+                            &format!(
+                                "{kind} {} cannot be switched to Sentinel: {why}",
+                                client.name
+                            ),
+                            resource_ref(header),
+                            None,
+                            path_of(header).as_deref(),
+                        ));
+                        continue;
+                    }
+                };
+                if env_switch::switch_container(&mut workload, &client.container, &env) {
+                    *out = Out::Switched(Box::new(workload));
+                } else {
                     self.notes.push(result(
                         "warning",
                         &format!(
                             "{kind} {} has no container `{}` (spec.clients); its env is unchanged",
                             client.name, client.container
                         ),
-                        resource_ref(item),
+                        resource_ref(header),
                         None,
                         None,
                     ));
@@ -236,7 +335,9 @@ impl Run {
         }
     }
 
-    fn output_list(&self, api_version: Yaml, function_config: Yaml) -> anyhow::Result<String> {
+    /// The output list: the items in their new order (carried ones as their own text), the
+    /// functionConfig as it came, and the results.
+    fn output_list(&self) -> anyhow::Result<String> {
         let mut results: Vec<Yaml> = self
             .findings
             .iter()
@@ -254,22 +355,80 @@ impl Run {
             })
             .collect();
         results.extend(self.notes.iter().cloned());
-        let mut list = vec![
-            ("apiVersion".to_string(), api_version),
-            ("kind".to_string(), Yaml::Str("ResourceList".into())),
-            ("items".to_string(), Yaml::Seq(self.items.clone())),
-        ];
-        if !matches!(function_config, Yaml::Null) {
-            list.push(("functionConfig".to_string(), function_config));
-        }
-        if !results.is_empty() {
-            list.push(("results".to_string(), Yaml::Seq(results)));
-        }
-        let mut text = serialize::document(&Yaml::Map(list))?;
-        if !text.ends_with('\n') {
+        let list = self.list;
+        let dash = list.dash_column;
+        let mut text = String::with_capacity(
+            list.items
+                .iter()
+                .map(|item| item.unit.len() + 1)
+                .sum::<usize>()
+                + 4096,
+        );
+        text.push_str(list.prefix);
+        if !text.is_empty() && !text.ends_with('\n') {
             text.push('\n');
         }
+        let api_version = list
+            .api_version
+            .clone()
+            .unwrap_or_else(|| "config.kubernetes.io/v1".into());
+        text.push_str(&format!(
+            "apiVersion: {}\nkind: ResourceList\n",
+            Yaml::Str(api_version).to_block(0).trim_end()
+        ));
+        text.push_str(if self.out.is_empty() {
+            "items: []\n"
+        } else {
+            "items:\n"
+        });
+        for out in &self.out {
+            match out {
+                Out::Carried(index) => {
+                    let item = &list.items[*index];
+                    if item.block_unit {
+                        text.push_str(item.unit);
+                        if !text.ends_with('\n') {
+                            text.push('\n');
+                        }
+                    } else {
+                        resource_list::place(item.node, item.column, false, "- ", &mut text);
+                    }
+                }
+                Out::Generated(document) => push_item(&mut text, document, dash),
+                Out::Switched(workload) => push_item(&mut text, &workload.to_block(0), dash),
+            }
+        }
+        if let Some(config) = &list.function_config {
+            resource_list::place(
+                config.node,
+                config.column,
+                config.block_node,
+                "functionConfig: ",
+                &mut text,
+            );
+        }
+        if !results.is_empty() {
+            text.push_str("results:\n");
+            text.push_str(&serialize::document(&Yaml::Seq(results))?);
+            if !text.ends_with('\n') {
+                text.push('\n');
+            }
+        }
         Ok(text)
+    }
+}
+
+/// A document (block YAML at column 0) as an entry of the items list, its `-` at `dash`.
+fn push_item(text: &mut String, document: &str, dash: usize) {
+    for (index, line) in document.lines().enumerate() {
+        if index == 0 {
+            text.push_str(&" ".repeat(dash));
+            text.push_str("- ");
+        } else if !line.is_empty() {
+            text.push_str(&" ".repeat(dash + 2));
+        }
+        text.push_str(line);
+        text.push('\n');
     }
 }
 
@@ -281,41 +440,37 @@ fn owner(dep: &Deployment) -> String {
 /// The file findings name: the functionConfig's own path annotation, else the path of the
 /// package item that is the same object (kpt's `--fn-config` passes the config without its
 /// path, but the profile is usually also in the package), else "functionConfig".
-fn config_file(function_config: &Yaml, list: &Yaml) -> String {
-    if let Some(path) = path_annotation(function_config) {
+fn config_file(function_config: Option<&Item<'_>>, items: &[Item<'_>]) -> String {
+    let Some(config) = function_config else {
+        return UNNAMED_CONFIG.to_string();
+    };
+    if let Some(path) = path_of(&config.header) {
         return path;
     }
-    fn identity(item: &Yaml) -> [Option<&str>; 4] {
-        [
-            item.get("apiVersion").and_then(Yaml::as_str),
-            item.get("kind").and_then(Yaml::as_str),
-            item.get_path(&["metadata", "name"]).and_then(Yaml::as_str),
-            item.get_path(&["metadata", "namespace"])
-                .and_then(Yaml::as_str),
-        ]
-    }
-    let wanted = identity(function_config);
-    let matching: Vec<String> = match list.get("items") {
-        Some(Yaml::Seq(items)) => items
-            .iter()
-            .filter(|item| identity(item) == wanted)
-            .filter_map(path_annotation)
-            .collect(),
-        _ => Vec::new(),
+    let identity = |header: &Header| {
+        (
+            header.api_version.clone(),
+            header.kind.clone(),
+            header.name.clone(),
+            header.namespace.clone(),
+        )
     };
+    let wanted = identity(&config.header);
+    let matching: Vec<String> = items
+        .iter()
+        .filter(|item| identity(&item.header) == wanted)
+        .filter_map(|item| path_of(&item.header))
+        .collect();
     match matching.as_slice() {
         [only] => only.clone(),
         _ => UNNAMED_CONFIG.to_string(),
     }
 }
 
-fn path_annotation(object: &Yaml) -> Option<String> {
-    PATH_ANNOTATIONS.iter().find_map(|key| {
-        object
-            .get_path(&["metadata", "annotations", key])
-            .and_then(Yaml::as_str)
-            .map(str::to_string)
-    })
+fn path_of(header: &Header) -> Option<String> {
+    PATH_ANNOTATIONS
+        .iter()
+        .find_map(|key| header.annotation(key).map(str::to_string))
 }
 
 /// `redis-sentinel.yaml` in the profile's directory of the package. A profile outside the
@@ -379,16 +534,16 @@ fn result(
 }
 
 /// `resourceRef` of an object: apiVersion, kind, name and namespace when present.
-fn resource_ref(object: &Yaml) -> Option<Yaml> {
+fn resource_ref(header: &Header) -> Option<Yaml> {
     let mut entries = Vec::new();
-    for (key, path) in [
-        ("apiVersion", &["apiVersion"][..]),
-        ("kind", &["kind"]),
-        ("name", &["metadata", "name"]),
-        ("namespace", &["metadata", "namespace"]),
+    for (key, value) in [
+        ("apiVersion", &header.api_version),
+        ("kind", &header.kind),
+        ("name", &header.name),
+        ("namespace", &header.namespace),
     ] {
-        if let Some(value) = object.get_path(path).and_then(Yaml::as_str) {
-            entries.push((key.to_string(), Yaml::Str(value.to_string())));
+        if let Some(value) = value {
+            entries.push((key.to_string(), Yaml::Str(value.clone())));
         }
     }
     (!entries.is_empty()).then_some(Yaml::Map(entries))

@@ -302,12 +302,10 @@ fn findings(stderr: &str) -> Vec<String> {
     for line in stderr.lines() {
         if line.starts_with("error: ") || line.starts_with("warning: ") {
             blocks.push(format!("{line}\n"));
-        } else if line.starts_with("  --> ") {
-            if let Some(block) = blocks.last_mut() {
+        } else if let Some(block) = blocks.last_mut() {
+            if line.starts_with("  --> ") {
                 block.push_str("  --> FILE\n");
-            }
-        } else if line.starts_with("   = ") {
-            if let Some(block) = blocks.last_mut() {
+            } else if line.starts_with("   = ") {
                 block.push_str(line);
                 block.push('\n');
             }

@@ -186,7 +186,7 @@ fn last_pid() -> u32 {
     std::fs::read_to_string("/proc/sys/kernel/ns_last_pid")
         .ok()
         .and_then(|text| text.trim().parse().ok())
-        .unwrap_or_else(|| std::process::id())
+        .unwrap_or_else(std::process::id)
 }
 
 #[test]

@@ -133,6 +133,24 @@ fn leftovers_are_removed_by_render_and_named_by_check() {
     );
     let check = run(&["check", &without, "--out", "redis"], &dir);
     assert!(check.status.success(), "{}", said(&check));
+
+    // `render --help` names the files at the top of the tree, and they are there.
+    let help = said(&run(&["render", "--help"], &dir));
+    for name in [
+        "redis-sentinel.yaml",
+        "kustomization.yaml",
+        ".redis-sentinel-gen.files",
+        "RUNBOOK.md",
+    ] {
+        assert!(
+            help.contains(name),
+            "`{name}` not in render --help:\n{help}"
+        );
+        assert!(
+            dir.join("redis").join(name).is_file(),
+            "render --help promises {name}"
+        );
+    }
     let _ = std::fs::remove_dir_all(&dir);
 }
 

@@ -197,7 +197,7 @@ fn fuzz(kind: &str, args: &str, check: &dyn Fn(&str)) {
                 save_failure(kind, &input)
             );
         }
-        if runs % 25 == 0 {
+        if runs.is_multiple_of(25) {
             let code = exit_code(args, &input);
             assert!(
                 matches!(code, Some(0 | 1)),

@@ -136,8 +136,10 @@ pub struct RenderArgs {
     /// (profiles/welcomebot.yaml) when absent.
     pub profile: Option<PathBuf>,
     /// Write the whole tree into DIR (redis-sentinel.yaml, kustomization.yaml, clients/,
-    /// migration/, RUNBOOK.md) instead of printing. Nothing is written unless the profile is
-    /// valid and everything rendered.
+    /// migration/, RUNBOOK.md, and .redis-sentinel-gen.files, the record of what it wrote)
+    /// instead of printing. Files an earlier render wrote and this one does not are removed;
+    /// nothing else in DIR is touched. Either the whole tree is replaced or, on an error, the
+    /// previous one stays.
     #[arg(long, value_name = "DIR")]
     pub out: Option<PathBuf>,
     /// Print RUNBOOK.md (the operator's commands with this profile's names) instead of

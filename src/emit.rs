@@ -1,32 +1,217 @@
-//! Emitting rendered files: the `--out DIR` tree, written atomically, and the check of such a
-//! tree against what would be rendered now (the same file list, so the two cannot drift).
+//! Emitting rendered files: the `--out DIR` tree, and the check of such a tree against what
+//! would be rendered now (the same file list, so the two cannot drift).
+//!
+//! The tree is the tool's own, and nothing else in DIR is: a record of what was written
+//! ([`MANIFEST`]) lets the next render remove exactly the generated files it no longer
+//! produces; every file is staged in a temp file created exclusively (never through a link),
+//! and only when all are staged are they renamed into place, with the previous files kept
+//! until every rename succeeded, so a failure leaves the previous tree complete.
 
+use std::collections::BTreeSet;
 use std::fs;
-use std::io::Write;
-use std::path::{Path, PathBuf};
+use std::io::{ErrorKind, Write};
+use std::path::{Component, Path, PathBuf};
 
-use anyhow::{Context, Result};
+use anyhow::{Context, Result, bail};
 
-/// Write every `(relative path, content)` under `dir`. Each file is first written in full to
-/// a temporary file beside its target and only then renamed over it, so a reader (or a
-/// failed run) never sees a half-written file; all files are staged before any is replaced.
-pub fn write_tree<P: AsRef<str>>(dir: &Path, files: &[(P, String)]) -> Result<()> {
-    let mut staged: Vec<(PathBuf, PathBuf)> = Vec::new();
-    for (relative, content) in files {
-        match stage(dir, relative.as_ref(), content) {
-            Ok(pair) => staged.push(pair),
-            Err(e) => {
-                for (temp, _) in &staged {
-                    // Best effort: the error being reported is the one that matters.
-                    let _ = fs::remove_file(temp);
-                }
-                return Err(e);
-            }
+/// The record of the files `render --out` wrote, one relative path a line, in DIR.
+pub const MANIFEST: &str = ".redis-sentinel-gen.files";
+/// The tree's top-level kustomization, so an overlay can include the deployment as a
+/// directory (`resources: [../redis]`).
+pub const KUSTOMIZATION: &str = "kustomization.yaml";
+/// Temp names tried per file before giving up: each is created exclusively, so a name taken
+/// by anything (a planted link included) is skipped, never written through.
+const TEMP_ATTEMPTS: u32 = 64;
+
+/// The manifest's text for `files`, under the generated-file `header` comment.
+fn manifest_text<P: AsRef<str>>(header: &str, files: &[(P, String)]) -> String {
+    let mut text = format!(
+        "{header}\n# The files `render --out` wrote into this directory. The next render removes \
+         those it no\n# longer writes; nothing else here is touched.\n"
+    );
+    let names: BTreeSet<&str> = files.iter().map(|(name, _)| name.as_ref()).collect();
+    for name in names {
+        text.push_str(name);
+        text.push('\n');
+    }
+    text
+}
+
+/// The paths the manifest in `dir` lists; only plain relative paths inside `dir` count (a
+/// hand-edited manifest cannot make a render remove anything outside the tree).
+fn previous_files(dir: &Path) -> Result<BTreeSet<String>> {
+    let path = dir.join(MANIFEST);
+    let text = match fs::read_to_string(&path) {
+        Ok(text) => text,
+        Err(e) if e.kind() == ErrorKind::NotFound => return Ok(BTreeSet::new()),
+        Err(e) => return Err(e).with_context(|| format!("cannot read {}", path.display())),
+    };
+    Ok(text
+        .lines()
+        .filter(|line| !line.starts_with('#') && !line.is_empty())
+        .filter(|line| inside(Path::new(line)))
+        .map(str::to_string)
+        .collect())
+}
+
+/// True for a relative path made of plain names only.
+fn inside(relative: &Path) -> bool {
+    relative
+        .components()
+        .all(|part| matches!(part, Component::Normal(_)))
+}
+
+/// Refuse when a directory between `dir` and `relative` is a symbolic link: writing or
+/// removing there would act outside the tree. `dir` itself may be a link (the user chose it).
+fn refuse_linked_parents(dir: &Path, relative: &str) -> Result<()> {
+    let mut at = dir.to_path_buf();
+    let parts: Vec<Component> = Path::new(relative).components().collect();
+    for part in parts.iter().take(parts.len().saturating_sub(1)) {
+        at.push(part);
+        match fs::symlink_metadata(&at) {
+            Ok(meta) if meta.file_type().is_symlink() => bail!(
+                "{} is a symbolic link; the output tree is never written through a link \
+                 (remove it, render writes a real directory there)",
+                at.display()
+            ),
+            Ok(_) => {}
+            Err(e) if e.kind() == ErrorKind::NotFound => return Ok(()),
+            Err(e) => return Err(e).with_context(|| format!("cannot inspect {}", at.display())),
         }
     }
-    for (temp, target) in &staged {
-        fs::rename(temp, target)
-            .with_context(|| format!("cannot move {} to {}", temp.display(), target.display()))?;
+    Ok(())
+}
+
+/// A file staged for the tree: its temp file, its target, and the previous file kept aside.
+struct Staged {
+    temp: PathBuf,
+    target: PathBuf,
+    backup: Option<PathBuf>,
+}
+
+/// Write every `(relative path, content)` under `dir`, plus the manifest (headed by
+/// `header`); remove the files
+/// the previous manifest lists that are not written now. Either the whole new tree is in
+/// place or (on an error) the previous one is, and no temp file stays.
+pub fn write_tree<P: AsRef<str>>(dir: &Path, header: &str, files: &[(P, String)]) -> Result<()> {
+    let manifest = manifest_text(header, files);
+    let mut all: Vec<(&str, &str)> = files
+        .iter()
+        .map(|(name, text)| (name.as_ref(), text.as_str()))
+        .collect();
+    all.push((MANIFEST, &manifest));
+    let previous = previous_files(dir)?;
+    let mut staged: Vec<Staged> = Vec::with_capacity(all.len());
+    let mut created: Vec<PathBuf> = Vec::new();
+    let result = (|| -> Result<()> {
+        for (relative, content) in &all {
+            if !inside(Path::new(relative)) {
+                bail!("bug: output path {relative} is not inside the output directory");
+            }
+            refuse_linked_parents(dir, relative)?;
+            staged.push(stage(dir, relative, content, &mut created)?);
+        }
+        install(&mut staged)
+    })();
+    if let Err(e) = result {
+        for file in &staged {
+            let _ = fs::remove_file(&file.temp);
+        }
+        // Directories this run created, deepest first; only empty ones go.
+        for made in created.iter().rev() {
+            let _ = fs::remove_dir(made);
+        }
+        return Err(e);
+    }
+    for file in &staged {
+        if let Some(backup) = &file.backup {
+            let _ = fs::remove_file(backup);
+        }
+    }
+    let now: BTreeSet<&str> = all.iter().map(|(name, _)| *name).collect();
+    for gone in previous.iter().filter(|name| !now.contains(name.as_str())) {
+        remove_generated(dir, gone)?;
+    }
+    Ok(())
+}
+
+/// Rename every staged file into place, keeping each previous file as a hard link until all
+/// renames succeeded; on a failure (a rename refused, a directory where a file goes) put the
+/// previous files back and remove the new ones.
+fn install(staged: &mut [Staged]) -> Result<()> {
+    for index in 0..staged.len() {
+        let outcome = keep_previous(&staged[index]).and_then(|backup| {
+            staged[index].backup = backup;
+            let file = &staged[index];
+            fs::rename(&file.temp, &file.target).with_context(|| {
+                format!(
+                    "cannot move {} to {}",
+                    file.temp.display(),
+                    file.target.display()
+                )
+            })
+        });
+        if let Err(e) = outcome {
+            for done in &staged[..index] {
+                match &done.backup {
+                    Some(backup) => {
+                        let _ = fs::rename(backup, &done.target);
+                    }
+                    None => {
+                        let _ = fs::remove_file(&done.target);
+                    }
+                }
+            }
+            if let Some(backup) = &staged[index].backup {
+                let _ = fs::remove_file(backup);
+            }
+            return Err(e.context("nothing was changed: the previous files are back in place"));
+        }
+    }
+    Ok(())
+}
+
+/// A hard link to the file at `target` (if there is one) under a fresh name, so it can be
+/// put back.
+fn keep_previous(file: &Staged) -> Result<Option<PathBuf>> {
+    match fs::symlink_metadata(&file.target) {
+        Ok(meta) if meta.is_file() => {}
+        Ok(meta) if meta.is_dir() => bail!(
+            "{} is a directory where render writes a file; nothing was changed",
+            file.target.display()
+        ),
+        // A link or special file is replaced by the rename itself, never followed.
+        Ok(_) => return Ok(None),
+        Err(e) if e.kind() == ErrorKind::NotFound => return Ok(None),
+        Err(e) => {
+            return Err(e).with_context(|| format!("cannot inspect {}", file.target.display()));
+        }
+    }
+    let backup = file.temp.with_extension("old");
+    fs::hard_link(&file.target, &backup)
+        .with_context(|| format!("cannot keep {} while replacing it", file.target.display()))?;
+    Ok(Some(backup))
+}
+
+/// Remove a file an earlier render wrote and this one does not, and the directories that
+/// leaves empty; a file someone replaced by a link or a directory is left alone.
+fn remove_generated(dir: &Path, relative: &str) -> Result<()> {
+    if refuse_linked_parents(dir, relative).is_err() {
+        return Ok(());
+    }
+    let path = dir.join(relative);
+    match fs::symlink_metadata(&path) {
+        Ok(meta) if meta.is_file() => {
+            fs::remove_file(&path).with_context(|| format!("cannot remove {}", path.display()))?;
+        }
+        _ => return Ok(()),
+    }
+    let mut parent = path.parent();
+    while let Some(at) = parent {
+        if at == dir || !at.starts_with(dir) || fs::remove_dir(at).is_err() {
+            break;
+        }
+        parent = at.parent();
     }
     Ok(())
 }
@@ -37,114 +222,298 @@ pub struct Stale {
     /// Path relative to the output directory.
     pub relative: String,
     /// Unified diff from the file on disk to the rendered content (a missing file diffs from
-    /// nothing).
+    /// nothing, a leftover to nothing).
     pub diff: String,
+    /// A generated file that is no longer rendered: the next render removes it.
+    pub leftover: bool,
 }
 
-/// Compare every `(relative path, content)` with the file under `dir`, without writing
-/// anything. Returns the files that differ, in the order given.
-pub fn check_tree<P: AsRef<str>>(dir: &Path, files: &[(P, String)]) -> Result<Vec<Stale>> {
+/// Compare every `(relative path, content)` and the manifest with the files under `dir`,
+/// without writing anything. Returns the files that differ, in the order given, then the
+/// leftovers: files an earlier render wrote (per its manifest) that would not be written now.
+pub fn check_tree<P: AsRef<str>>(
+    dir: &Path,
+    header: &str,
+    files: &[(P, String)],
+) -> Result<Vec<Stale>> {
+    let manifest = manifest_text(header, files);
     let mut stale = Vec::new();
-    for (relative, rendered) in files {
-        let relative = relative.as_ref();
-        let path = dir.join(relative);
-        let on_disk = match fs::read_to_string(&path) {
-            Ok(text) => Some(text),
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => None,
-            Err(e) => return Err(e).with_context(|| format!("cannot read {}", path.display())),
-        };
-        if on_disk.as_deref() == Some(rendered.as_str()) {
+    let mut now = BTreeSet::new();
+    let all = files
+        .iter()
+        .map(|(name, text)| (name.as_ref(), text.as_str()))
+        .chain(std::iter::once((MANIFEST, manifest.as_str())));
+    for (relative, rendered) in all {
+        now.insert(relative.to_string());
+        let on_disk = read_if_present(&dir.join(relative))?;
+        if on_disk.as_deref() == Some(rendered) {
             continue;
         }
-        let shown = path.display().to_string();
-        let old_header = if on_disk.is_some() {
-            format!("a/{shown}")
-        } else {
-            "/dev/null".to_string()
-        };
-        let diff = similar::TextDiff::from_lines(on_disk.as_deref().unwrap_or(""), rendered)
-            .unified_diff()
-            .context_radius(3)
-            .header(&old_header, &format!("b/{shown}"))
-            .to_string();
         stale.push(Stale {
             relative: relative.to_string(),
-            diff,
+            diff: diff(dir, relative, on_disk.as_deref(), Some(rendered)),
+            leftover: false,
+        });
+    }
+    for gone in previous_files(dir)?.difference(&now) {
+        let Some(on_disk) = read_if_present(&dir.join(gone))? else {
+            continue;
+        };
+        stale.push(Stale {
+            relative: gone.clone(),
+            diff: diff(dir, gone, Some(&on_disk), None),
+            leftover: true,
         });
     }
     Ok(stale)
 }
 
-/// Write `content` to a temporary file next to `dir/relative`; returns (temp, target).
-fn stage(dir: &Path, relative: &str, content: &str) -> Result<(PathBuf, PathBuf)> {
+fn read_if_present(path: &Path) -> Result<Option<String>> {
+    match fs::read_to_string(path) {
+        Ok(text) => Ok(Some(text)),
+        Err(e) if e.kind() == ErrorKind::NotFound => Ok(None),
+        Err(e) => Err(e).with_context(|| format!("cannot read {}", path.display())),
+    }
+}
+
+fn diff(dir: &Path, relative: &str, old: Option<&str>, new: Option<&str>) -> String {
+    let shown = dir.join(relative).display().to_string();
+    let header = |text: Option<&str>, side: &str| {
+        text.map_or("/dev/null".to_string(), |_| format!("{side}/{shown}"))
+    };
+    similar::TextDiff::from_lines(old.unwrap_or(""), new.unwrap_or(""))
+        .unified_diff()
+        .context_radius(3)
+        .header(&header(old, "a"), &header(new, "b"))
+        .to_string()
+}
+
+/// Write `content` to a new temp file beside `dir/relative`, created exclusively under a
+/// name not taken by anything (a planted link makes its name fail, never redirects the
+/// write).
+fn stage(dir: &Path, relative: &str, content: &str, created: &mut Vec<PathBuf>) -> Result<Staged> {
     let target = dir.join(relative);
     let parent = target.parent().unwrap_or(dir);
+    let missing: Vec<PathBuf> = parent
+        .ancestors()
+        .take_while(|at| !at.as_os_str().is_empty() && fs::symlink_metadata(at).is_err())
+        .map(Path::to_path_buf)
+        .collect();
     fs::create_dir_all(parent)
         .with_context(|| format!("cannot create directory {}", parent.display()))?;
+    created.extend(missing.into_iter().rev());
     let file_name = target
         .file_name()
         .map(|n| n.to_string_lossy().into_owned())
         .unwrap_or_default();
-    let temp = parent.join(format!(".{file_name}.{}.tmp", std::process::id()));
-    let write = || -> std::io::Result<()> {
-        let mut file = fs::File::create(&temp)?;
-        file.write_all(content.as_bytes())?;
-        file.sync_all()
-    };
-    if let Err(e) = write() {
-        let _ = fs::remove_file(&temp);
-        return Err(e).with_context(|| format!("cannot write {}", temp.display()));
+    for attempt in 0..TEMP_ATTEMPTS {
+        let temp = parent.join(format!(".{file_name}.{}.{attempt}.tmp", std::process::id()));
+        let mut file = match fs::OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .open(&temp)
+        {
+            Ok(file) => file,
+            Err(e) if e.kind() == ErrorKind::AlreadyExists => continue,
+            Err(e) => return Err(e).with_context(|| format!("cannot create {}", temp.display())),
+        };
+        let written = file
+            .write_all(content.as_bytes())
+            .and_then(|()| file.sync_all());
+        if let Err(e) = written {
+            let _ = fs::remove_file(&temp);
+            return Err(e).with_context(|| format!("cannot write {}", temp.display()));
+        }
+        return Ok(Staged {
+            temp,
+            target,
+            backup: None,
+        });
     }
-    Ok((temp, target))
+    bail!(
+        "cannot create a temp file beside {}: {TEMP_ATTEMPTS} names are taken",
+        target.display()
+    )
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
-    #[test]
-    fn writes_files_and_leaves_no_temporaries() -> Result<()> {
-        let dir = std::env::temp_dir().join(format!("rsg-emit-{}", std::process::id()));
+    fn scratch(name: &str) -> PathBuf {
+        let dir = std::env::temp_dir().join(format!("rsg-emit-{name}-{}", std::process::id()));
         let _ = fs::remove_dir_all(&dir);
+        dir
+    }
+
+    /// Every file under `dir` (links included, not followed), relative to it.
+    fn listing(dir: &Path) -> Vec<String> {
+        let mut found = Vec::new();
+        let mut pending = vec![dir.to_path_buf()];
+        while let Some(at) = pending.pop() {
+            for entry in fs::read_dir(&at).into_iter().flatten().flatten() {
+                let path = entry.path();
+                if entry.file_type().is_ok_and(|t| t.is_dir()) {
+                    pending.push(path);
+                } else if let Ok(relative) = path.strip_prefix(dir) {
+                    found.push(relative.display().to_string());
+                }
+            }
+        }
+        found.sort();
+        found
+    }
+
+    #[test]
+    fn a_render_removes_what_it_no_longer_writes_and_nothing_else() -> Result<()> {
+        let dir = scratch("leftovers");
+        fs::create_dir_all(dir.join("sub"))?;
+        fs::write(dir.join("sub/mine.txt"), "not generated\n")?;
         write_tree(
             &dir,
-            &[("a.yaml", "one\n".into()), ("sub/b.yaml", "two\n".into())],
+            "# h",
+            &[
+                ("a.yaml", "one\n".into()),
+                ("sub/b.yaml", "two\n".into()),
+                ("gone/c.yaml", "3\n".into()),
+            ],
         )?;
-        write_tree(&dir, &[("a.yaml", "three\n".into())])?;
+        write_tree(&dir, "# h", &[("a.yaml", "three\n".into())])?;
         assert_eq!(fs::read_to_string(dir.join("a.yaml"))?, "three\n");
-        assert_eq!(fs::read_to_string(dir.join("sub/b.yaml"))?, "two\n");
-        let leftovers: Vec<_> = fs::read_dir(&dir)?
-            .filter_map(|e| e.ok())
-            .filter(|e| e.file_name().to_string_lossy().ends_with(".tmp"))
-            .collect();
-        assert!(leftovers.is_empty(), "{leftovers:?}");
+        assert_eq!(listing(&dir), [MANIFEST, "a.yaml", "sub/mine.txt"]);
         fs::remove_dir_all(&dir)?;
         Ok(())
     }
 
     #[test]
-    fn check_reports_changed_and_missing_files_only() -> Result<()> {
-        let dir = std::env::temp_dir().join(format!("rsg-check-{}", std::process::id()));
-        let _ = fs::remove_dir_all(&dir);
+    fn check_reports_changed_missing_and_leftover_files() -> Result<()> {
+        let dir = scratch("check");
         write_tree(
             &dir,
-            &[("same.yaml", "a\n".into()), ("old.yaml", "x\ny\n".into())],
+            "# h",
+            &[
+                ("same.yaml", "a\n".into()),
+                ("old.yaml", "x\ny\n".into()),
+                ("was.yaml", "w\n".into()),
+            ],
         )?;
         let stale = check_tree(
             &dir,
+            "# h",
             &[
                 ("same.yaml", "a\n".into()),
                 ("old.yaml", "x\nz\n".into()),
                 ("new.yaml", "n\n".into()),
             ],
         )?;
-        let names: Vec<_> = stale.iter().map(|s| s.relative.as_str()).collect();
-        assert_eq!(names, ["old.yaml", "new.yaml"]);
+        let names: Vec<_> = stale
+            .iter()
+            .map(|s| (s.relative.as_str(), s.leftover))
+            .collect();
+        assert_eq!(
+            names,
+            [
+                ("old.yaml", false),
+                ("new.yaml", false),
+                (MANIFEST, false),
+                ("was.yaml", true)
+            ]
+        );
         assert!(stale[0].diff.contains("-y\n+z\n"), "{}", stale[0].diff);
         assert!(
             stale[1].diff.starts_with("--- /dev/null\n"),
             "{}",
             stale[1].diff
+        );
+        assert!(
+            stale[3].diff.contains("+++ /dev/null\n"),
+            "{}",
+            stale[3].diff
+        );
+        fs::remove_dir_all(&dir)?;
+        Ok(())
+    }
+
+    #[test]
+    fn a_planted_link_at_a_temp_name_is_skipped_not_written_through() -> Result<()> {
+        let dir = scratch("planted");
+        let outside = scratch("planted-outside");
+        fs::create_dir_all(&dir)?;
+        fs::create_dir_all(&outside)?;
+        for attempt in 0..3 {
+            let link = dir.join(format!(".a.yaml.{}.{attempt}.tmp", std::process::id()));
+            std::os::unix::fs::symlink(outside.join(format!("victim-{attempt}")), link)?;
+        }
+        write_tree(&dir, "# h", &[("a.yaml", "generated\n".into())])?;
+        assert_eq!(fs::read_to_string(dir.join("a.yaml"))?, "generated\n");
+        assert!(listing(&outside).is_empty(), "{:?}", listing(&outside));
+        fs::remove_dir_all(&dir)?;
+        fs::remove_dir_all(&outside)?;
+        Ok(())
+    }
+
+    #[test]
+    fn a_linked_directory_inside_the_tree_is_refused() -> Result<()> {
+        let dir = scratch("linked-dir");
+        let outside = scratch("linked-dir-outside");
+        fs::create_dir_all(&dir)?;
+        fs::create_dir_all(&outside)?;
+        std::os::unix::fs::symlink(&outside, dir.join("clients"))?;
+        let error = write_tree(&dir, "# h", &[("clients/p.yaml", "x\n".into())])
+            .err()
+            .map(|e| format!("{e:#}"))
+            .unwrap_or_default();
+        assert!(error.contains("is a symbolic link"), "{error}");
+        assert!(listing(&outside).is_empty());
+        fs::remove_dir_all(&dir)?;
+        fs::remove_dir_all(&outside)?;
+        Ok(())
+    }
+
+    #[test]
+    fn a_failure_while_installing_leaves_the_previous_tree_complete() -> Result<()> {
+        let dir = scratch("rollback");
+        write_tree(
+            &dir,
+            "# h",
+            &[("a.yaml", "old a\n".into()), ("z/b.yaml", "old b\n".into())],
+        )?;
+        let before: Vec<(String, String)> = listing(&dir)
+            .into_iter()
+            .map(|name| {
+                let text = fs::read_to_string(dir.join(&name)).unwrap_or_default();
+                (name, text)
+            })
+            .collect();
+        // A directory where the last file goes: every earlier file is already renamed when
+        // this one fails.
+        fs::create_dir_all(dir.join("z/c.yaml/inside"))?;
+        let result = write_tree(
+            &dir,
+            "# h",
+            &[
+                ("a.yaml", "new a\n".into()),
+                ("z/b.yaml", "new b\n".into()),
+                ("new/d.yaml", "d\n".into()),
+                ("z/c.yaml", "c\n".into()),
+            ],
+        );
+        assert!(result.is_err());
+        fs::remove_dir_all(dir.join("z/c.yaml"))?;
+        let after: Vec<(String, String)> = listing(&dir)
+            .into_iter()
+            .map(|name| {
+                let text = fs::read_to_string(dir.join(&name)).unwrap_or_default();
+                (name, text)
+            })
+            .collect();
+        assert_eq!(
+            before, after,
+            "the previous tree is not intact (or a temp file stayed)"
+        );
+        assert!(
+            !dir.join("new").exists(),
+            "a directory created for the failed render stayed"
         );
         fs::remove_dir_all(&dir)?;
         Ok(())

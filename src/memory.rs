@@ -6,12 +6,14 @@
 //! before and after a failover):
 //!
 //! - reserve for the process, its allocator's fragmentation and normal clients: `L/16`;
-//! - each replica's output buffer: hard limit `L/16`, soft limit `L/32` for 60 s
+//! - the replicas' output buffers together: `min(r, 4)·L/16`, so each replica's hard limit is
+//!   `L/16` up to 4 replicas and a share of `L/4` beyond (the buffers of many replicas would
+//!   otherwise eat the whole limit); soft limit half the hard one for 60 s
 //!   (`client-output-buffer-limit replica`); Redis does not count these in `maxmemory`;
 //! - what is left is split in two, because every fork (an RDB save point, an AOF rewrite,
 //!   each full sync of a replica, the backup job's `BGSAVE` on a replica) may copy every
 //!   page written while it runs, up to the whole dataset:
-//!   `maxmemory = (L − L/16 − r·L/16) / 2`, rounded down to whole MiB.
+//!   `maxmemory = (L − L/16 − min(r, 4)·L/16) / 2`, rounded down to whole MiB.
 //!
 //! For the 512Mi default with 2 replicas: (512 − 32 − 64) / 2 = 208Mi.
 
@@ -20,6 +22,9 @@ use serde::Serialize;
 const MIB: u64 = 1024 * 1024;
 /// Seconds a replica's output buffer may stay above its soft limit.
 pub const REPLICA_BUFFER_SOFT_SECONDS: u32 = 60;
+
+/// Replicas beyond this many share the output-buffer room of this many.
+const BUFFER_SHARES: u32 = 4;
 
 /// The shares of one memory limit, in bytes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -39,13 +44,14 @@ pub struct Budget {
 /// The budget of a container limited to `limit` bytes feeding `replicas` replicas.
 pub fn budget(limit: u64, replicas: u32) -> Budget {
     let share = limit / 16;
-    let buffers = share.saturating_mul(u64::from(replicas));
+    let buffers = share.saturating_mul(u64::from(replicas.min(BUFFER_SHARES)));
+    let hard = buffers / u64::from(replicas.max(1));
     let ceiling = limit.saturating_sub(share).saturating_sub(buffers);
     Budget {
         limit,
         reserve: share,
-        replica_buffer_hard: share,
-        replica_buffer_soft: share / 2,
+        replica_buffer_hard: hard,
+        replica_buffer_soft: hard / 2,
         ceiling,
         maxmemory: ceiling / 2 / MIB * MIB,
     }
@@ -78,9 +84,15 @@ mod tests {
     }
 
     #[test]
-    fn too_many_replicas_leave_nothing() {
-        assert_eq!(budget(64 * MIB, 15).maxmemory, 0);
-        assert_eq!(budget(64 * MIB, 40).ceiling, 0);
+    fn many_replicas_share_the_buffer_room() {
+        // Up to four replicas each get L/16; beyond, they share L/4, and the dataset keeps
+        // the same room however many replicas there are.
+        let four = budget(1024 * MIB, 4);
+        assert_eq!(four.replica_buffer_hard, 64 * MIB);
+        let hundred = budget(1024 * MIB, 100);
+        assert_eq!(hundred.maxmemory, four.maxmemory);
+        assert!(hundred.replica_buffer_hard * 100 <= 256 * MIB);
+        assert!(hundred.maxmemory > 0);
     }
 
     #[test]

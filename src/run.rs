@@ -157,14 +157,22 @@ fn resolve_checked(
     }
 }
 
-/// Every file of the `--out` tree, relative to it. `render --out` writes exactly these and
-/// `check` compares exactly these, so the two can never disagree about the tree. In this
-/// order: `redis-sentinel.yaml`, the `clients/` Component, the `migration/` README, script,
-/// deployment copy and phases, `RUNBOOK.md`.
+/// Every file of the `--out` tree, relative to it. `render --out` writes exactly these (plus
+/// its record of them, [`emit::MANIFEST`]) and `check` compares exactly these, so the two can
+/// never disagree about the tree. In this order: `redis-sentinel.yaml`, `kustomization.yaml`,
+/// the `clients/` Component, the `migration/` README, script, deployment copy and phases,
+/// `RUNBOOK.md`.
 fn output_tree(dep: &Deployment) -> anyhow::Result<Vec<(String, String)>> {
     let deployment = render::redis_sentinel_yaml(dep)?;
     let mut files = clients::files(dep)?;
     files.extend(migration::files(dep, &deployment)?);
+    files.insert(
+        0,
+        (
+            emit::KUSTOMIZATION.to_string(),
+            migration::deployment_kustomization(dep)?,
+        ),
+    );
     files.insert(0, (krm::GENERATED_FILE.to_string(), deployment));
     files.push((runbook::RUNBOOK.to_string(), runbook::runbook(dep)?));
     Ok(files)
@@ -198,7 +206,7 @@ fn run_render(args: &RenderArgs) -> i32 {
     };
     report(match &args.out {
         Some(dir) => output_tree(&dep)
-            .and_then(|files| emit::write_tree(dir, &files))
+            .and_then(|files| emit::write_tree(dir, &clients::header(&dep), &files))
             .map(|()| {
                 if !args.quiet {
                     eprint!("{}", crate::next_steps::note(&dep, dir));
@@ -242,7 +250,9 @@ fn run_check(args: &CheckArgs) -> i32 {
         Ok(dep) => dep,
         Err(code) => return code,
     };
-    let stale = match output_tree(&dep).and_then(|files| emit::check_tree(&args.out, &files)) {
+    let stale = match output_tree(&dep)
+        .and_then(|files| emit::check_tree(&args.out, &clients::header(&dep), &files))
+    {
         Ok(stale) => stale,
         Err(e) => return report(Err(e)),
     };
@@ -253,21 +263,59 @@ fn run_check(args: &CheckArgs) -> i32 {
     if let Err(e) = print_stdout(&diffs) {
         return report(Err(e));
     }
-    let mut fix = vec!["redis-sentinel-gen".to_string(), "render".to_string()];
+    let mut fix = vec![fix_program()];
+    fix.push("render".to_string());
     if let Some(profile) = &args.profile {
         fix.push(shell_word(&profile.display().to_string()));
     }
     fix.push("--out".to_string());
     fix.push(shell_word(&args.out.display().to_string()));
-    let names: Vec<&str> = stale.iter().map(|s| s.relative.as_str()).collect();
+    let changed: Vec<&str> = stale
+        .iter()
+        .filter(|s| !s.leftover)
+        .map(|s| s.relative.as_str())
+        .collect();
+    let leftovers: Vec<&str> = stale
+        .iter()
+        .filter(|s| s.leftover)
+        .map(|s| s.relative.as_str())
+        .collect();
+    let mut what = Vec::new();
+    if !changed.is_empty() {
+        what.push(format!("differs: {}", changed.join(", ")));
+    }
+    if !leftovers.is_empty() {
+        what.push(format!(
+            "generated earlier and no longer rendered (render removes them): {}",
+            leftovers.join(", ")
+        ));
+    }
     eprintln!(
-        "error: rendered output in {} is out of date with {} ({})\n  fix: {}",
+        "error: rendered output in {} is out of date with {}\n  {}\n  fix: {}",
         args.out.display(),
         dep.source,
-        names.join(", "),
+        what.join("\n  "),
         fix.join(" ")
     );
+    if std::env::var_os("PRE_COMMIT").is_some() {
+        eprintln!(
+            "  then: git add {} && pre-commit run --all-files",
+            shell_word(&args.out.display().to_string())
+        );
+    }
     EXIT_INVALID
+}
+
+/// The program in the printed fix command: under pre-commit (which sets `PRE_COMMIT` for its
+/// hooks) this binary's own path, since pre-commit's environment is not on the user's PATH, so
+/// the command works where the hook ran; the plain name otherwise.
+fn fix_program() -> String {
+    std::env::var_os("PRE_COMMIT")
+        .and_then(|_| std::env::current_exe().ok())
+        .map_or_else(
+            || "redis-sentinel-gen".to_string(),
+            |exe| shell_word(&exe.display().to_string()),
+        )
 }
 
 /// `word` as one shell word: as is when it holds only characters no shell treats specially,

@@ -1393,11 +1393,12 @@ mod tests {
             assert_eq!(fields(&found), ["spec.redis.maxmemory"], "{bad}");
             assert!(found[0].is_error(), "{bad}");
         }
-        // Without maxmemory, a limit too small for 15 replicas' buffers is an error.
+        // Without maxmemory, a limit too small to hold a whole MiB of dataset beside the
+        // buffers of 15 replicas is an error.
         let found = findings(|t| {
             t.replace("replicas: 2\n", "replicas: 15\n")
-                .replace("512Mi", "64Mi")
-                .replace("memory: 256Mi", "memory: 64Mi")
+                .replace("512Mi", "2Mi")
+                .replace("memory: 256Mi", "memory: 2Mi")
         });
         assert!(
             fields(&found).contains(&"spec.redis.resources.limits.memory"),

@@ -27,8 +27,11 @@ struct Run {
 /// Run the binary with `args` (and `stdin` from a file, if given) under GNU time.
 fn measure(args: &[&str], stdin: Option<&Path>) -> Run {
     let time = support::require_tool("time").unwrap_or_else(|| panic!("GNU time is missing"));
+    // Unique per call: the tests run in parallel, and two of them run `krm` alike.
+    static CALLS: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+    let call = CALLS.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
     let report = std::env::temp_dir().join(format!(
-        "rsg-memory-{}-{}.txt",
+        "rsg-memory-{}-{call}-{}.txt",
         std::process::id(),
         args.join("_")
             .replace('/', "-")
@@ -99,7 +102,7 @@ fn largest_profile() -> String {
     );
     let _ = write!(
         text,
-        "  redis:\n    replicas: {MAX_REDIS_REPLICAS}\n    minReplicasToWrite: \
+        "  redis:\n    replicas: {MAX_REDIS_REPLICAS}\n    resources: {{limits: {{memory: 16Gi}}}}\n    minReplicasToWrite: \
          {MAX_MIN_REPLICAS_TO_WRITE}\n  sentinel:\n    replicas: {MAX_SENTINELS}\n    quorum: \
          {MAX_QUORUM}\n    parallelSyncs: {MAX_REDIS_REPLICAS}\n  persistence:\n    rdb:\n"
     );
@@ -138,8 +141,12 @@ impl Drop for Scratch {
     }
 }
 
+/// A directory of this test's own: the tests of this file run in parallel in one process,
+/// and one test's cleanup must not remove another's files.
 fn scratch() -> Scratch {
-    let dir = std::env::temp_dir().join(format!("rsg-memory-{}", std::process::id()));
+    static NEXT: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+    let n = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    let dir = std::env::temp_dir().join(format!("rsg-memory-{}-{n}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(&dir).unwrap_or_else(|e| panic!("{e}"));
     Scratch(dir)

@@ -156,9 +156,9 @@ pub struct RedisSpec {
     pub termination_grace_period_seconds: Option<u32>,
     /// `maxmemory`, a Kubernetes quantity such as `200Mi`: the most the dataset may use
     /// before Redis refuses writes (or evicts, per `maxmemoryPolicy`) instead of being
-    /// OOMKilled. Defaults to (limit − limit/16 − replicas × limit/16) / 2: room for the
+    /// OOMKilled. Defaults to (limit − limit/16 − min(replicas, 4) × limit/16) / 2: room for the
     /// process, every replica's output buffer and a fork's copy-on-write (README, "Memory").
-    /// Above limit − limit/16 − replicas × limit/16 it cannot fit the memory limit.
+    /// Above limit − limit/16 − min(replicas, 4) × limit/16 it cannot fit the memory limit.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub maxmemory: Option<String>,
     /// `maxmemory-policy`: what a full Redis does with a write. Defaults to `noeviction`

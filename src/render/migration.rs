@@ -39,6 +39,21 @@ pub const COPY_POLICY_FILE: &str = "allow-copy.yaml";
 /// replica that was in sync takes milliseconds; the rest is kubectl round trips.
 const PAUSE_SECONDS: u32 = 30;
 
+/// A kustomization of `redis-sentinel.yaml` beside it: the top of the `--out` tree (so an
+/// overlay can say `resources: [../redis]`) and the migration's copy of the deployment.
+pub fn deployment_kustomization(dep: &Deployment) -> Result<String> {
+    clients::with_header(
+        dep,
+        &Kustomization {
+            api_version: "kustomize.config.k8s.io/v1beta1",
+            kind: "Kustomization",
+            resources: vec![krm::GENERATED_FILE.to_string()],
+            components: Vec::new(),
+            patches: Vec::new(),
+        },
+    )
+}
+
 /// Every migration file, (path relative to the output directory, content): the README, the
 /// script, the deployment copy, then the phases in the order of [`PHASES`]. Empty when the
 /// profile has no `migration`. `redis_sentinel_yaml` is the rendered deployment.
@@ -59,16 +74,7 @@ pub fn files(dep: &Deployment, redis_sentinel_yaml: &str) -> Result<Vec<(String,
     ];
     files.push((
         format!("{DEPLOYMENT_DIR}/kustomization.yaml"),
-        clients::with_header(
-            dep,
-            &Kustomization {
-                api_version: "kustomize.config.k8s.io/v1beta1",
-                kind: "Kustomization",
-                resources: vec![krm::GENERATED_FILE.to_string()],
-                components: Vec::new(),
-                patches: Vec::new(),
-            },
-        )?,
+        deployment_kustomization(dep)?,
     ));
     files.push((
         format!("{DEPLOYMENT_DIR}/{}", krm::GENERATED_FILE),

@@ -17,7 +17,7 @@ use crate::profile::load::{self, Source};
 use k8s_openapi::api::core::v1::EnvVar;
 
 use crate::render::clients::{self, ClientEnv};
-use crate::render::{self, serialize};
+use crate::render::{self, meta, serialize};
 use crate::resolve::{self, Deployment};
 use crate::validate;
 
@@ -223,7 +223,12 @@ impl Run {
                 if !matches {
                     continue;
                 }
-                if !switch_container(item, &client.container, &env) {
+                if switch_container(item, &client.container, &env) {
+                    // The label the NetworkPolicies admit, as the `clients/` patches add it.
+                    let (label, value) = meta::client_label(dep);
+                    let labels = item.map_at(&["spec", "template", "metadata", "labels"]);
+                    set(labels, &label, Yaml::Str(value));
+                } else {
                     self.notes.push(result(
                         "warning",
                         &format!(

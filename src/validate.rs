@@ -737,14 +737,21 @@ impl Check<'_> {
                 n.monitoring_namespace.as_deref(),
             );
             self.labels("spec.networkPolicy.clientPodLabels", &n.client_pod_labels);
-            if n.enabled != Some(false) && n.client_pod_labels.is_empty() {
+            // Listed clients are admitted by the label their patches add (render::meta::
+            // client_label); clientPodLabels only adds pods the tool does not patch.
+            if n.enabled != Some(false) && n.client_pod_labels.is_empty() && spec.clients.is_empty()
+            {
                 let finding = self
                     .map
                     .error(
                         "spec.networkPolicy.clientPodLabels",
                         "network policy on, but no client pods named",
                     )
-                    .valid("the labels of the pods that use Redis, e.g. `{app: welcomebot}`")
+                    .valid(
+                        "clients in spec.clients (their patches add the label the policies \
+                         admit), or the labels of the pods that use Redis here, e.g. \
+                         `{app: welcomebot}`",
+                    )
                     .help("without them the policies admit no client at all");
                 self.push(finding);
             }

@@ -32,9 +32,11 @@ fn pod_labels_of(set: &StatefulSet) -> Labels {
 #[test]
 fn every_port_admits_exactly_the_intended_peers() {
     for (profile, client, monitoring_ns) in [
+        // The reference profile admits its clients by the label the client patches add;
+        // ha-5 also names `clientPodLabels`, which admit further pods.
         (
             "welcomebot.yaml",
-            ("app.kubernetes.io/part-of", "welcomebot"),
+            ("client.redis-sentinel-gen/welcomebot", "true"),
             "monitoring",
         ),
         ("ha-5.yaml", ("app", "api"), "observability"),
@@ -82,6 +84,11 @@ fn every_port_admits_exactly_the_intended_peers() {
             in_ns("client", &labels(&[client])),
             // A pod of the namespace that is not a client: the policies' whole point.
             in_ns("other pod", &labels(&[("app", "something-else")])),
+            // A client of another deployment in the same namespace.
+            in_ns(
+                "other instance's client",
+                &labels(&[("client.redis-sentinel-gen/other", "true")]),
+            ),
             // Prometheus in the monitoring namespace, and the same labels elsewhere.
             Peer {
                 what: "prometheus",

@@ -19,7 +19,7 @@ use k8s_openapi::api::core::v1::EnvVar;
 use crate::render::clients::{self, ClientEnv};
 use crate::render::{self, meta, serialize};
 use crate::resolve::{self, Deployment};
-use crate::validate;
+use crate::{base, validate};
 
 /// The file the generated objects belong to, beside the profile (`render --out` writes the
 /// same name).
@@ -161,10 +161,40 @@ impl Run {
             return Ok(());
         };
         let dep = resolve::resolve(&loaded.profile, &self.source_name);
+        if self.client_containers_missing(&loaded, &dep) {
+            return Ok(());
+        }
         let generated = self.generate(&dep).map_err(|e| format!("{e:#}"))?;
         self.replace_owned(&owner(&dep), generated);
         self.switch_clients(&dep);
         Ok(())
+    }
+
+    /// Check `spec.clients` against the client workloads among the items (those the switch
+    /// would edit), as `render --out` checks them against the migration base; true when a
+    /// named container is missing (an error: the items then stay as they came).
+    fn client_containers_missing(&mut self, loaded: &load::Loaded, dep: &Deployment) -> bool {
+        let seen = base::Seen {
+            workloads: self
+                .items
+                .iter()
+                .filter(|item| {
+                    item.get_path(&["metadata", "namespace"])
+                        .and_then(Yaml::as_str)
+                        .is_none_or(|ns| ns == dep.namespace)
+                })
+                .filter_map(base::Workload::of)
+                .collect(),
+            complete: true,
+        };
+        let mut findings =
+            base::client_findings(&loaded.profile, &loaded.map, &seen, "the items", false);
+        for finding in &mut findings {
+            finding.pos = None;
+        }
+        let missing = findings.iter().any(Finding::is_error);
+        self.findings.extend(findings);
+        missing
     }
 
     /// The rendered objects as items, each marked with its owner and its place in the file.

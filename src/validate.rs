@@ -918,7 +918,7 @@ pub fn output_paths(profile: &Profile, map: &SourceMap, out: &std::path::Path) -
 
 /// `out` joined with the relative `path`, `..` resolved lexically: `render --out` creates `out`
 /// only after validation, and the kernel resolves `out/..` only when `out` exists.
-fn join_lexically(out: &std::path::Path, path: &str) -> std::path::PathBuf {
+pub(crate) fn join_lexically(out: &std::path::Path, path: &str) -> std::path::PathBuf {
     use std::path::Component;
     let mut joined = out.to_path_buf();
     for part in path.split('/') {

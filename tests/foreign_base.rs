@@ -433,3 +433,78 @@ fn the_krm_function_and_the_component_agree_on_a_foreign_base() {
     }
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// `spec.clients[].container` misspelt: with the base in view, `render --out` refuses the
+/// profile and names the containers that exist (kustomize would add a second, image-less
+/// container), and the KRM function fails the same way over the base's items.
+#[test]
+fn a_misspelt_client_container_is_an_error_naming_the_containers_that_exist() {
+    let Some(kubectl) = support::require_tool("kubectl") else {
+        return;
+    };
+    let dir = scratch("misspelt");
+    let shipped = std::fs::read_to_string(support::repo_root().join("profiles/welcomebot.yaml"))
+        .unwrap_or_else(|e| panic!("{e}"));
+    let misspelt = shipped.replace(
+        "name: welcomebot-worker, container: welcomebot-worker }",
+        "name: welcomebot-worker, container: worker }",
+    );
+    assert_ne!(
+        misspelt, shipped,
+        "the shipped profile's worker client moved"
+    );
+    let profile = dir.join("profile.yaml");
+    std::fs::write(&profile, &misspelt).unwrap_or_else(|e| panic!("{e}"));
+
+    let out = dir.join("out");
+    let rendered = render_out(&profile, &out);
+    let stderr = String::from_utf8_lossy(&rendered.stderr);
+    assert_eq!(rendered.status.code(), Some(1), "{stderr}");
+    for expected in [
+        "error: Deployment welcomebot-worker in the migration base",
+        "has no container `worker`",
+        "= field: spec.clients[1].container",
+        "= found: worker",
+        "= valid: a container of Deployment welcomebot-worker: welcomebot-worker, metrics",
+    ] {
+        assert!(
+            stderr.contains(expected),
+            "missing {expected:?} in:\n{stderr}"
+        );
+    }
+    assert!(!out.exists(), "an invalid profile wrote {}", out.display());
+
+    let base = kustomize(&kubectl, &dir.join("base"));
+    let config: Value = serde_saphyr::from_str(&misspelt).unwrap_or_else(|e| panic!("{e}"));
+    let list = serde_json::json!({
+        "apiVersion": "config.kubernetes.io/v1",
+        "kind": "ResourceList",
+        "items": base,
+        "functionConfig": config,
+    });
+    let outcome = redis_sentinel_gen::krm::process(&list.to_string());
+    assert!(outcome.failed(), "the KRM function accepted it");
+    let output: Value = serde_saphyr::from_str(&outcome.output.unwrap_or_default())
+        .unwrap_or_else(|e| panic!("{e}"));
+    let errors: Vec<&Value> = output["results"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter(|r| r["severity"] == "error")
+        .collect();
+    assert!(
+        errors.iter().any(|r| {
+            r["field"]["path"] == "spec.clients[1].container"
+                && r["message"]
+                    .as_str()
+                    .is_some_and(|m| m.contains("welcomebot-worker, metrics"))
+        }),
+        "{:#}",
+        output["results"]
+    );
+    assert_eq!(
+        output["items"], list["items"],
+        "the items must come back unchanged"
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+}

@@ -1,0 +1,410 @@
+//! The user's kustomize base as the tool can see it without running kustomize: the client
+//! workloads its kustomization lists, and their containers, to check `spec.clients` against.
+//!
+//! A strategic-merge patch for a container the workload does not have adds one, without an
+//! image, and kustomize says nothing; a patch whose target matches no workload is skipped just
+//! as silently. Both are typos in the profile, so where the base shows the workload they are
+//! reported before anything is written. The KRM function checks the same against its items.
+//!
+//! Only what cannot add or rename a container is evaluated: `resources` (files and
+//! directories, recursively) and `namePrefix` / `nameSuffix`. A kustomization with anything
+//! else that could (patches, components, generators, transformers, remote resources) makes
+//! the view incomplete, and the findings are then warnings.
+
+use std::path::Path;
+
+use crate::diagnostic::Finding;
+use crate::krm::Yaml;
+use crate::profile::load::SourceMap;
+use crate::profile::spec::Profile;
+use crate::render::clients::kind_name;
+use crate::{resolve, validate};
+
+/// The names kustomize looks for in a kustomization directory, in its order.
+const KUSTOMIZATION_FILES: [&str; 3] = ["kustomization.yaml", "kustomization.yml", "Kustomization"];
+/// Kustomization fields that neither add nor rename a container nor rename a workload
+/// beyond `namePrefix` / `nameSuffix`, which are applied here.
+const HARMLESS_FIELDS: &[&str] = &[
+    "apiVersion",
+    "kind",
+    "metadata",
+    "resources",
+    "bases",
+    "namespace",
+    "namePrefix",
+    "nameSuffix",
+    "labels",
+    "commonLabels",
+    "commonAnnotations",
+    "images",
+    "replicas",
+    "configMapGenerator",
+    "secretGenerator",
+    "generatorOptions",
+    "buildMetadata",
+    "sortOptions",
+];
+/// Nesting of kustomizations followed; deeper (or a cycle) leaves the view incomplete.
+const MAX_DEPTH: usize = 16;
+/// Resource files larger than this are not read (the view is then incomplete).
+const MAX_FILE_BYTES: u64 = 4 << 20;
+
+/// A client-capable workload of the base (`apps/v1` Deployment or StatefulSet).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Workload {
+    pub kind: String,
+    /// The name after the kustomizations' `namePrefix` / `nameSuffix`.
+    pub name: String,
+    pub containers: Vec<String>,
+}
+
+impl Workload {
+    /// `object` as a workload, when it is an `apps/v1` Deployment or StatefulSet.
+    pub fn of(object: &Yaml) -> Option<Workload> {
+        if object.get("apiVersion").and_then(Yaml::as_str) != Some("apps/v1") {
+            return None;
+        }
+        let kind = object.get("kind").and_then(Yaml::as_str)?;
+        if !matches!(kind, "Deployment" | "StatefulSet") {
+            return None;
+        }
+        let containers = match object.get_path(&["spec", "template", "spec", "containers"]) {
+            Some(Yaml::Seq(containers)) => containers
+                .iter()
+                .filter_map(|c| c.get("name").and_then(Yaml::as_str).map(str::to_string))
+                .collect(),
+            _ => Vec::new(),
+        };
+        Some(Workload {
+            kind: kind.to_string(),
+            name: object
+                .get_path(&["metadata", "name"])
+                .and_then(Yaml::as_str)?
+                .to_string(),
+            containers,
+        })
+    }
+}
+
+/// What the tool saw of a base.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Seen {
+    pub workloads: Vec<Workload>,
+    /// False when something the tool does not evaluate could add a container or a workload.
+    pub complete: bool,
+}
+
+/// The workloads of the kustomization in `dir`; `None` when there is none (a missing base is
+/// reported by `validate::output_paths`).
+pub fn read(dir: &Path) -> Option<Seen> {
+    let mut seen = Seen {
+        workloads: Vec::new(),
+        complete: true,
+    };
+    read_kustomization(dir, 0, &mut seen)?;
+    Some(seen)
+}
+
+/// Add the workloads of the kustomization in `dir` to `seen`, named as that kustomization
+/// names them; `None` when `dir` holds no kustomization.
+fn read_kustomization(dir: &Path, depth: usize, seen: &mut Seen) -> Option<()> {
+    let text = KUSTOMIZATION_FILES
+        .iter()
+        .find_map(|name| read_small(&dir.join(name)))?;
+    let Ok(kustomization) = serde_saphyr::from_str::<Yaml>(&text) else {
+        seen.complete = false;
+        return Some(());
+    };
+    let Yaml::Map(fields) = &kustomization else {
+        seen.complete = false;
+        return Some(());
+    };
+    if fields
+        .iter()
+        .any(|(key, _)| !HARMLESS_FIELDS.contains(&key.as_str()))
+    {
+        seen.complete = false;
+    }
+    let text_of = |key: &str| {
+        kustomization
+            .get(key)
+            .and_then(Yaml::as_str)
+            .unwrap_or_default()
+    };
+    let (prefix, suffix) = (text_of("namePrefix"), text_of("nameSuffix"));
+    let mut found = Seen {
+        workloads: Vec::new(),
+        complete: true,
+    };
+    for key in ["resources", "bases"] {
+        let Some(Yaml::Seq(entries)) = kustomization.get(key) else {
+            continue;
+        };
+        for entry in entries {
+            let Some(entry) = entry.as_str() else {
+                found.complete = false;
+                continue;
+            };
+            read_resource(dir, entry, depth, &mut found);
+        }
+    }
+    seen.complete &= found.complete;
+    seen.workloads
+        .extend(found.workloads.into_iter().map(|w| Workload {
+            name: format!("{prefix}{}{suffix}", w.name),
+            ..w
+        }));
+    Some(())
+}
+
+/// One `resources` entry: a file of objects, or a directory with a kustomization.
+fn read_resource(dir: &Path, entry: &str, depth: usize, seen: &mut Seen) {
+    let path = dir.join(entry);
+    let remote = entry.contains("://") || entry.starts_with("github.com/");
+    if remote || depth >= MAX_DEPTH {
+        seen.complete = false;
+    } else if path.is_dir() {
+        if read_kustomization(&path, depth + 1, seen).is_none() {
+            seen.complete = false;
+        }
+    } else {
+        let objects =
+            read_small(&path).and_then(|text| serde_saphyr::from_multiple::<Yaml>(&text).ok());
+        match objects {
+            Some(objects) => seen
+                .workloads
+                .extend(objects.iter().filter_map(Workload::of)),
+            None => seen.complete = false,
+        }
+    }
+}
+
+fn read_small(path: &Path) -> Option<String> {
+    let meta = std::fs::metadata(path).ok()?;
+    if !meta.is_file() || meta.len() > MAX_FILE_BYTES {
+        return None;
+    }
+    std::fs::read_to_string(path).ok()
+}
+
+/// Findings about `spec.clients` against the workloads `seen` in `place` (e.g. "the
+/// migration base ../base"): a client workload without its named container (an error when
+/// the view is complete), and, with `absent_matters`, a client workload that is not there.
+pub fn client_findings(
+    profile: &Profile,
+    map: &SourceMap,
+    seen: &Seen,
+    place: &str,
+    absent_matters: bool,
+) -> Vec<Finding> {
+    let unsure = format!(
+        "{place} has patches, components, generators or remote resources this tool does not \
+         evaluate; if one of them provides it, ignore this"
+    );
+    let mut findings = Vec::new();
+    for (index, client) in profile.spec.clients.iter().enumerate() {
+        let kind = kind_name(client.kind);
+        let matching: Vec<&Workload> = seen
+            .workloads
+            .iter()
+            .filter(|w| w.kind == kind && w.name == client.name)
+            .collect();
+        if matching.is_empty() && absent_matters {
+            let known: Vec<String> = seen
+                .workloads
+                .iter()
+                .map(|w| format!("{} {}", w.kind, w.name))
+                .collect();
+            // A warning even when the view is complete: the user's own kustomization may
+            // bring the workload in beside the base.
+            let finding = map
+                .warning(
+                    &format!("spec.clients[{index}].name"),
+                    format!(
+                        "{place} has no {kind} `{}`: its patch matches nothing, and kustomize \
+                         skips it without a word",
+                        client.name
+                    ),
+                )
+                .found(&client.name)
+                .valid(one_of("a workload of the base", &known));
+            findings.push(if seen.complete {
+                finding
+            } else {
+                finding.help(unsure.clone())
+            });
+        }
+        for workload in matching {
+            if workload.containers.contains(&client.container) {
+                continue;
+            }
+            let path = format!("spec.clients[{index}].container");
+            let message = format!(
+                "{kind} {} in {place} has no container `{}`",
+                client.name, client.container
+            );
+            let finding = if seen.complete {
+                map.error(&path, message).help(
+                    "a patch for a container the workload lacks adds a second container \
+                     without an image, which the API server rejects",
+                )
+            } else {
+                map.warning(&path, message).help(unsure.clone())
+            };
+            findings.push(finding.found(&client.container).valid(one_of(
+                &format!("a container of {kind} {}", client.name),
+                &workload.containers,
+            )));
+        }
+    }
+    findings
+}
+
+/// "`what`: a, b" or "`what` (it has none)".
+fn one_of(what: &str, names: &[String]) -> String {
+    if names.is_empty() {
+        format!("{what} (there is none)")
+    } else {
+        format!("{what}: {}", names.join(", "))
+    }
+}
+
+/// [`client_findings`] against the migration base of the tree in `out`, when the profile has
+/// a migration and the base is there (the phases apply the client patches to it).
+pub fn migration_base_findings(profile: &Profile, map: &SourceMap, out: &Path) -> Vec<Finding> {
+    let Some(migration) = &profile.spec.migration else {
+        return Vec::new();
+    };
+    let base = migration
+        .base
+        .as_deref()
+        .unwrap_or(resolve::DEFAULT_MIGRATION_BASE);
+    let dir = validate::join_lexically(out, base);
+    match read(&dir) {
+        Some(seen) => client_findings(
+            profile,
+            map,
+            &seen,
+            &format!("the migration base {}", dir.display()),
+            true,
+        ),
+        None => Vec::new(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::diagnostic::Severity;
+    use crate::profile::load::{self, Source};
+
+    const DEPLOYMENT: &str = "apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: bot}\n\
+                              spec:\n  template:\n    spec:\n      containers:\n      \
+                              - {name: bot, image: x}\n      - {name: shipper, image: y}\n";
+
+    /// A base in a fresh directory: `files` as (relative path, content).
+    fn base(name: &str, files: &[(&str, &str)]) -> std::path::PathBuf {
+        let dir = std::env::temp_dir().join(format!("rsg-base-{name}-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        for (path, text) in files {
+            let path = dir.join(path);
+            std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+            std::fs::write(path, text).unwrap();
+        }
+        dir
+    }
+
+    fn findings(clients: &str, seen: &Seen) -> Vec<Finding> {
+        let source = Source {
+            name: "p.yaml".into(),
+            text: format!(
+                "apiVersion: redis-sentinel-gen/v1alpha1\nkind: RedisSentinel\n\
+                 metadata: {{name: x, namespace: ns}}\nspec:\n  masterName: m\n  clients: {clients}\n"
+            ),
+        };
+        let loaded = load::load(&source).expect("profile loads");
+        client_findings(&loaded.profile, &loaded.map, seen, "the base", true)
+    }
+
+    #[test]
+    fn nested_kustomizations_and_name_prefixes_are_followed() {
+        let dir = base(
+            "nested",
+            &[
+                (
+                    "kustomization.yaml",
+                    "namePrefix: prod-\nresources: [app]\n",
+                ),
+                (
+                    "app/kustomization.yaml",
+                    "resources: [bot.yaml]\nnameSuffix: -v2\n",
+                ),
+                ("app/bot.yaml", DEPLOYMENT),
+            ],
+        );
+        let seen = read(&dir).expect("a kustomization");
+        assert_eq!(
+            seen,
+            Seen {
+                workloads: vec![Workload {
+                    kind: "Deployment".into(),
+                    name: "prod-bot-v2".into(),
+                    containers: vec!["bot".into(), "shipper".into()],
+                }],
+                complete: true,
+            }
+        );
+        let found = findings(
+            "[{kind: Deployment, name: prod-bot-v2, container: bott}]",
+            &seen,
+        );
+        assert_eq!(found.len(), 1, "{found:?}");
+        assert_eq!(found[0].severity, Severity::Error);
+        assert_eq!(
+            found[0].valid.as_deref(),
+            Some("a container of Deployment prod-bot-v2: bot, shipper")
+        );
+        assert!(
+            findings(
+                "[{kind: Deployment, name: prod-bot-v2, container: bot}]",
+                &seen
+            )
+            .is_empty()
+        );
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+
+    #[test]
+    fn a_base_with_patches_gives_warnings_and_an_absent_client_is_a_warning() {
+        let dir = base(
+            "patched",
+            &[
+                (
+                    "kustomization.yaml",
+                    "resources: [bot.yaml]\npatches: [{path: sidecar.yaml}]\n",
+                ),
+                ("bot.yaml", DEPLOYMENT),
+            ],
+        );
+        let seen = read(&dir).expect("a kustomization");
+        assert!(!seen.complete);
+        let found = findings(
+            "[{kind: Deployment, name: bot, container: added-by-patch}, \
+             {kind: StatefulSet, name: bot, container: bot}]",
+            &seen,
+        );
+        let summary: Vec<(Severity, Option<&str>)> = found
+            .iter()
+            .map(|f| (f.severity, f.field.as_deref()))
+            .collect();
+        assert_eq!(
+            summary,
+            [
+                (Severity::Warning, Some("spec.clients[0].container")),
+                (Severity::Warning, Some("spec.clients[1].name")),
+            ]
+        );
+        assert!(read(&dir.join("nowhere")).is_none());
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+}

@@ -16,8 +16,10 @@ use std::path::Path;
 use crate::diagnostic::Finding;
 use crate::krm::Yaml;
 use crate::profile::load::SourceMap;
+use crate::profile::spec::ClientMode;
 use crate::profile::spec::Profile;
-use crate::render::clients::kind_name;
+use crate::render::clients::{self, kind_name};
+use crate::render::layout;
 use crate::{resolve, validate};
 
 /// The names kustomize looks for in a kustomization directory, in its order.
@@ -55,7 +57,35 @@ pub struct Workload {
     pub kind: String,
     /// The name after the kustomizations' `namePrefix` / `nameSuffix`.
     pub name: String,
-    pub containers: Vec<String>,
+    pub containers: Vec<Container>,
+}
+
+/// A container of a base workload: its name and its plain-valued env (`valueFrom` entries
+/// have no text to name a host in).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Container {
+    pub name: String,
+    pub env: Vec<(String, String)>,
+}
+
+impl Container {
+    fn of(object: &Yaml) -> Option<Container> {
+        let env = match object.get("env") {
+            Some(Yaml::Seq(vars)) => vars
+                .iter()
+                .filter_map(|var| {
+                    let name = var.get("name").and_then(Yaml::as_str)?;
+                    let value = var.get("value").and_then(Yaml::as_str)?;
+                    Some((name.to_string(), value.to_string()))
+                })
+                .collect(),
+            _ => Vec::new(),
+        };
+        Some(Container {
+            name: object.get("name").and_then(Yaml::as_str)?.to_string(),
+            env,
+        })
+    }
 }
 
 impl Workload {
@@ -69,10 +99,7 @@ impl Workload {
             return None;
         }
         let containers = match object.get_path(&["spec", "template", "spec", "containers"]) {
-            Some(Yaml::Seq(containers)) => containers
-                .iter()
-                .filter_map(|c| c.get("name").and_then(Yaml::as_str).map(str::to_string))
-                .collect(),
+            Some(Yaml::Seq(containers)) => containers.iter().filter_map(Container::of).collect(),
             _ => Vec::new(),
         };
         Some(Workload {
@@ -235,7 +262,13 @@ pub fn client_findings(
             });
         }
         for workload in matching {
-            if workload.containers.contains(&client.container) {
+            let names: Vec<String> = workload.containers.iter().map(|c| c.name.clone()).collect();
+            if let Some(container) = workload
+                .containers
+                .iter()
+                .find(|c| c.name == client.container)
+            {
+                findings.extend(old_host_left(profile, map, index, container));
                 continue;
             }
             let path = format!("spec.clients[{index}].container");
@@ -253,11 +286,73 @@ pub fn client_findings(
             };
             findings.push(finding.found(&client.container).valid(one_of(
                 &format!("a container of {kind} {}", client.name),
-                &workload.containers,
+                &names,
             )));
         }
     }
     findings
+}
+
+/// A warning for each plain env variable of the client's `container` that the switch keeps
+/// although it names the old Redis (`migration.from.host`), such as a `REDIS_URL`: the client
+/// may go on using it, and phase 3 removes that Redis.
+fn old_host_left(
+    profile: &Profile,
+    map: &SourceMap,
+    index: usize,
+    container: &Container,
+) -> Vec<Finding> {
+    let Some(migration) = &profile.spec.migration else {
+        return Vec::new();
+    };
+    let host = migration.from.host.as_str();
+    // The Service name alone: clients often write `redis-service`, not the full DNS name.
+    let service = host.split('.').next().unwrap_or(host);
+    let client = &profile.spec.clients[index];
+    let env = client_env_names(client.mode);
+    container
+        .env
+        .iter()
+        .filter(|(name, value)| !env.contains(&name.as_str()) && names_host(value, service))
+        .map(|(name, value)| {
+            map.warning(
+                &format!("spec.clients[{index}].container"),
+                format!(
+                    "container `{}` keeps `{name}`, which names the old Redis `{host}`: the \
+                     switch sets and removes only {}",
+                    container.name,
+                    env.join(", ")
+                ),
+            )
+            .found(format!("{name}={value}"))
+            .help(format!(
+                "make the client read the variables the switch sets, or drop `{name}` from the \
+                 base: phase 3 removes the old Redis"
+            ))
+        })
+        .collect()
+}
+
+/// Every variable the switch of a client in `mode` sets or removes.
+fn client_env_names(mode: Option<ClientMode>) -> Vec<&'static str> {
+    let mut names = vec![clients::ENV_ADDR, layout::ENV_PASSWORD];
+    if mode != Some(ClientMode::Address) {
+        names.extend([clients::ENV_SENTINEL_ADDRS, clients::ENV_MASTER_NAME]);
+    }
+    names
+}
+
+/// Whether `value` contains `host` as a whole host name (`redis://redis-service:6379`,
+/// `redis-service.ns.svc`, but not `my-redis-service`, nor the scheme of `redis://other`).
+fn names_host(value: &str, host: &str) -> bool {
+    let is_host_char = |c: char| c.is_ascii_alphanumeric() || c == '-';
+    value.match_indices(host).any(|(at, _)| {
+        let before = value[..at].chars().next_back();
+        let rest = &value[at + host.len()..];
+        !before.is_some_and(is_host_char)
+            && !rest.chars().next().is_some_and(is_host_char)
+            && !rest.starts_with("://")
+    })
 }
 
 /// "`what`: a, b" or "`what` (it has none)".
@@ -349,7 +444,16 @@ mod tests {
                 workloads: vec![Workload {
                     kind: "Deployment".into(),
                     name: "prod-bot-v2".into(),
-                    containers: vec!["bot".into(), "shipper".into()],
+                    containers: vec![
+                        Container {
+                            name: "bot".into(),
+                            env: Vec::new()
+                        },
+                        Container {
+                            name: "shipper".into(),
+                            env: Vec::new()
+                        }
+                    ],
                 }],
                 complete: true,
             }
@@ -372,6 +476,17 @@ mod tests {
             .is_empty()
         );
         let _ = std::fs::remove_dir_all(&dir);
+    }
+
+    #[test]
+    fn a_host_is_named_only_as_a_whole_name() {
+        assert!(names_host("redis://redis-service:6379/0", "redis-service"));
+        assert!(names_host("redis-service.legacy.svc:6379", "redis-service"));
+        assert!(names_host("redis-service", "redis-service"));
+        assert!(!names_host("my-redis-service:6379", "redis-service"));
+        assert!(!names_host("redis-service2:6379", "redis-service"));
+        assert!(!names_host("redis://cache:6379", "redis"));
+        assert!(names_host("redis://redis:6379", "redis"));
     }
 
     #[test]

@@ -252,6 +252,14 @@ fn every_phase_over_a_foreign_base_gives_the_bots_a_valid_env_and_admits_them() 
         "{}",
         String::from_utf8_lossy(&rendered.stderr)
     );
+    // The worker finds Redis through REDIS_URL, which the switch does not touch: said, not
+    // an error (the bot may read the Sentinel variables first).
+    let stderr = String::from_utf8_lossy(&rendered.stderr);
+    assert!(
+        stderr.contains("warning: container `welcomebot-worker` keeps `REDIS_URL`")
+            && stderr.contains("= found: REDIS_URL=redis://redis-service:6379/0"),
+        "{stderr}"
+    );
     let deployment: Vec<Value> = serde_saphyr::from_multiple(
         &std::fs::read_to_string(out.join("redis-sentinel.yaml")).unwrap_or_else(|e| panic!("{e}")),
     )

@@ -11,6 +11,7 @@
 //! else that could (patches, components, generators, transformers, remote resources) makes
 //! the view incomplete, and the findings are then warnings.
 
+use std::collections::BTreeMap;
 use std::path::Path;
 
 use crate::diagnostic::Finding;
@@ -20,6 +21,7 @@ use crate::profile::spec::ClientMode;
 use crate::profile::spec::Profile;
 use crate::render::clients::{self, kind_name};
 use crate::render::layout;
+use crate::render::meta::{self, Role};
 use crate::{resolve, validate};
 
 /// The names kustomize looks for in a kustomization directory, in its order.
@@ -57,6 +59,10 @@ pub struct Workload {
     pub kind: String,
     /// The name after the kustomizations' `namePrefix` / `nameSuffix`.
     pub name: String,
+    /// Its namespace as written or set by a kustomization; `None`: the including one's.
+    pub namespace: Option<String>,
+    /// The labels of its pod template, with those the kustomizations add to templates.
+    pub pod_labels: BTreeMap<String, String>,
     pub containers: Vec<Container>,
 }
 
@@ -102,12 +108,19 @@ impl Workload {
             Some(Yaml::Seq(containers)) => containers.iter().filter_map(Container::of).collect(),
             _ => Vec::new(),
         };
+        let pod_labels = match object.get_path(&["spec", "template", "metadata", "labels"]) {
+            Some(Yaml::Map(labels)) => labels
+                .iter()
+                .filter_map(|(k, v)| Some((k.clone(), v.as_str()?.to_string())))
+                .collect(),
+            _ => BTreeMap::new(),
+        };
+        let text_at = |path: &[&str]| object.get_path(path).and_then(Yaml::as_str);
         Some(Workload {
             kind: kind.to_string(),
-            name: object
-                .get_path(&["metadata", "name"])
-                .and_then(Yaml::as_str)?
-                .to_string(),
+            name: text_at(&["metadata", "name"])?.to_string(),
+            namespace: text_at(&["metadata", "namespace"]).map(str::to_string),
+            pod_labels,
             containers,
         })
     }
@@ -176,12 +189,42 @@ fn read_kustomization(dir: &Path, depth: usize, seen: &mut Seen) -> Option<()> {
         }
     }
     seen.complete &= found.complete;
+    let namespace = kustomization.get("namespace").and_then(Yaml::as_str);
+    let template_labels = template_labels(&kustomization);
     seen.workloads
-        .extend(found.workloads.into_iter().map(|w| Workload {
-            name: format!("{prefix}{}{suffix}", w.name),
-            ..w
+        .extend(found.workloads.into_iter().map(|mut w| {
+            w.name = format!("{prefix}{}{suffix}", w.name);
+            if let Some(namespace) = namespace {
+                w.namespace = Some(namespace.to_string());
+            }
+            w.pod_labels.extend(template_labels.clone());
+            w
         }));
     Some(())
+}
+
+/// The labels a kustomization adds to pod templates: `commonLabels`, and the `labels` entries
+/// with `includeSelectors` or `includeTemplates`.
+fn template_labels(kustomization: &Yaml) -> BTreeMap<String, String> {
+    let pairs = |map: Option<&Yaml>| match map {
+        Some(Yaml::Map(pairs)) => pairs
+            .iter()
+            .filter_map(|(k, v)| Some((k.clone(), v.as_str()?.to_string())))
+            .collect(),
+        _ => Vec::new(),
+    };
+    let mut labels: BTreeMap<String, String> = pairs(kustomization.get("commonLabels"))
+        .into_iter()
+        .collect();
+    if let Some(Yaml::Seq(entries)) = kustomization.get("labels") {
+        for entry in entries {
+            let on = |key: &str| matches!(entry.get(key), Some(Yaml::Bool(true)));
+            if on("includeSelectors") || on("includeTemplates") {
+                labels.extend(pairs(entry.get("pairs")));
+            }
+        }
+    }
+    labels
 }
 
 /// One `resources` entry: a file of objects, or a directory with a kustomization.
@@ -293,6 +336,69 @@ pub fn client_findings(
     findings
 }
 
+/// Workloads of the base in the profile's namespace whose pods carry the labels this
+/// deployment selects its own pods by (`app.kubernetes.io/name` + `instance`), as an old
+/// Redis released by a chart under the same name does: the deployment's Services,
+/// PodDisruptionBudgets and NetworkPolicies would take them for its own, and its Redis
+/// NetworkPolicy would cut the clients off the old Redis as soon as phase 1 applies it.
+pub fn selector_collisions(
+    profile: &Profile,
+    map: &SourceMap,
+    seen: &Seen,
+    place: &str,
+) -> Vec<Finding> {
+    let instance = profile.metadata.name.as_str();
+    let namespace = profile.metadata.namespace.as_deref().unwrap_or("default");
+    let mut findings = Vec::new();
+    for workload in &seen.workloads {
+        if workload
+            .namespace
+            .as_deref()
+            .is_some_and(|ns| ns != namespace)
+        {
+            continue;
+        }
+        for role in [Role::Redis, Role::Sentinel, Role::Backup] {
+            let selector = meta::instance_role_selector_labels(instance, role);
+            if !selector
+                .iter()
+                .all(|(k, v)| workload.pod_labels.get(k) == Some(v))
+            {
+                continue;
+            }
+            let labels: Vec<String> = selector.iter().map(|(k, v)| format!("{k}={v}")).collect();
+            let message = format!(
+                "the pods of {} {} in {place} carry {}, the labels this deployment selects its \
+                 {} pods by",
+                workload.kind,
+                workload.name,
+                labels.join(", "),
+                role.app()
+            );
+            let finding = if seen.complete {
+                map.error("metadata.name", message)
+            } else {
+                map.warning("metadata.name", message)
+            };
+            findings.push(
+                finding
+                    .found(instance)
+                    .valid(format!(
+                        "a metadata.name no workload of the base uses as \
+                         app.kubernetes.io/instance, or other labels on {}",
+                        workload.name
+                    ))
+                    .help(
+                        "its Services, PodDisruptionBudgets and NetworkPolicies would take those \
+                         pods for its own; the NetworkPolicy would cut the clients off them in \
+                         phase 1",
+                    ),
+            );
+        }
+    }
+    findings
+}
+
 /// A warning for each plain env variable of the client's `container` that the switch keeps
 /// although it names the old Redis (`migration.from.host`), such as a `REDIS_URL`: the client
 /// may go on using it, and phase 3 removes that Redis.
@@ -364,7 +470,7 @@ fn one_of(what: &str, names: &[String]) -> String {
     }
 }
 
-/// [`client_findings`] against the migration base of the tree in `out`, when the profile has
+/// [`client_findings`] and [`selector_collisions`] against the migration base of the tree in `out`, when the profile has
 /// a migration and the base is there (the phases apply the client patches to it).
 pub fn migration_base_findings(profile: &Profile, map: &SourceMap, out: &Path) -> Vec<Finding> {
     let Some(migration) = &profile.spec.migration else {
@@ -375,16 +481,13 @@ pub fn migration_base_findings(profile: &Profile, map: &SourceMap, out: &Path) -
         .as_deref()
         .unwrap_or(resolve::DEFAULT_MIGRATION_BASE);
     let dir = validate::join_lexically(out, base);
-    match read(&dir) {
-        Some(seen) => client_findings(
-            profile,
-            map,
-            &seen,
-            &format!("the migration base {}", dir.display()),
-            true,
-        ),
-        None => Vec::new(),
-    }
+    let Some(seen) = read(&dir) else {
+        return Vec::new();
+    };
+    let place = format!("the migration base {}", dir.display());
+    let mut findings = client_findings(profile, map, &seen, &place, true);
+    findings.extend(selector_collisions(profile, map, &seen, &place));
+    findings
 }
 
 #[cfg(test)]
@@ -428,7 +531,8 @@ mod tests {
             &[
                 (
                     "kustomization.yaml",
-                    "namePrefix: prod-\nresources: [app]\n",
+                    "namePrefix: prod-\nnamespace: shop\nresources: [app]\n\
+                     commonLabels: {team: a}\n",
                 ),
                 (
                     "app/kustomization.yaml",
@@ -444,6 +548,8 @@ mod tests {
                 workloads: vec![Workload {
                     kind: "Deployment".into(),
                     name: "prod-bot-v2".into(),
+                    namespace: Some("shop".into()),
+                    pod_labels: BTreeMap::from([("team".into(), "a".into())]),
                     containers: vec![
                         Container {
                             name: "bot".into(),
@@ -474,6 +580,45 @@ mod tests {
                 &seen
             )
             .is_empty()
+        );
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+
+    #[test]
+    fn an_old_redis_labelled_like_this_deployment_is_an_error() {
+        let chart_redis = "apiVersion: apps/v1\nkind: StatefulSet\nmetadata: {name: old}\n\
+                           spec:\n  template:\n    metadata:\n      labels:\n        \
+                           app.kubernetes.io/name: redis\n        \
+                           app.kubernetes.io/instance: x\n    spec:\n      containers: []\n";
+        let dir = base(
+            "collision",
+            &[
+                ("kustomization.yaml", "resources: [old.yaml, other/]\n"),
+                ("old.yaml", chart_redis),
+                // The same labels in another namespace select nothing of this deployment.
+                (
+                    "other/kustomization.yaml",
+                    "namespace: elsewhere\nresources: [old.yaml]\nnameSuffix: -b\n",
+                ),
+                ("other/old.yaml", chart_redis),
+            ],
+        );
+        let seen = read(&dir).expect("a kustomization");
+        let source = Source {
+            name: "p.yaml".into(),
+            text: "apiVersion: redis-sentinel-gen/v1alpha1\nkind: RedisSentinel\n\
+                   metadata: {name: x, namespace: ns}\nspec:\n  masterName: m\n"
+                .into(),
+        };
+        let loaded = load::load(&source).expect("profile loads");
+        let found = selector_collisions(&loaded.profile, &loaded.map, &seen, "the base");
+        assert_eq!(found.len(), 1, "{found:?}");
+        assert_eq!(found[0].severity, Severity::Error);
+        assert_eq!(found[0].field.as_deref(), Some("metadata.name"));
+        assert!(
+            found[0].message.contains("StatefulSet old "),
+            "{}",
+            found[0].message
         );
         let _ = std::fs::remove_dir_all(&dir);
     }

@@ -89,9 +89,15 @@ pub fn client_label(dep: &Deployment) -> (String, String) {
 
 /// Labels matching every pod of `role` in this instance (Services, PDBs, anti-affinity).
 pub fn role_selector_labels(dep: &Deployment, role: Role) -> BTreeMap<String, String> {
+    instance_role_selector_labels(&dep.instance, role)
+}
+
+/// [`role_selector_labels`] of the instance named `instance`, for checks that run before a
+/// profile is resolved (another workload in the base carrying them).
+pub fn instance_role_selector_labels(instance: &str, role: Role) -> BTreeMap<String, String> {
     string_map(&[
         ("app.kubernetes.io/name", role.app()),
-        ("app.kubernetes.io/instance", &dep.instance),
+        ("app.kubernetes.io/instance", instance),
     ])
 }
 

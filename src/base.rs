@@ -1,15 +1,21 @@
 //! The user's kustomize base as the tool can see it without running kustomize: the client
-//! workloads its kustomization lists, and their containers, to check `spec.clients` against.
+//! workloads its kustomization lists, with their containers and pod labels, to check the
+//! profile against before anything is written.
 //!
-//! A strategic-merge patch for a container the workload does not have adds one, without an
-//! image, and kustomize says nothing; a patch whose target matches no workload is skipped just
-//! as silently. Both are typos in the profile, so where the base shows the workload they are
-//! reported before anything is written. The KRM function checks the same against its items.
+//! - A strategic-merge patch for a container the workload does not have adds one, without an
+//!   image, and kustomize says nothing; a patch whose target matches no workload is skipped
+//!   just as silently. Both are typos in `spec.clients`.
+//! - A client env variable the switch leaves although it names the old Redis (`REDIS_URL`)
+//!   outlives that Redis.
+//! - Pods of the base carrying this deployment's selector labels would be taken for its own.
+//!
+//! The KRM function runs the client checks against its items.
 //!
 //! Only what cannot add or rename a container is evaluated: `resources` (files and
-//! directories, recursively) and `namePrefix` / `nameSuffix`. A kustomization with anything
-//! else that could (patches, components, generators, transformers, remote resources) makes
-//! the view incomplete, and the findings are then warnings.
+//! directories, recursively), `namePrefix` / `nameSuffix`, `namespace` and the labels added to
+//! pod templates. A kustomization with anything else that could (patches, components,
+//! generators, transformers, remote resources) makes the view incomplete, and the findings
+//! are then warnings.
 
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -17,8 +23,7 @@ use std::path::Path;
 use crate::diagnostic::Finding;
 use crate::krm::Yaml;
 use crate::profile::load::SourceMap;
-use crate::profile::spec::ClientMode;
-use crate::profile::spec::Profile;
+use crate::profile::spec::{ClientMode, Profile};
 use crate::render::clients::{self, kind_name};
 use crate::render::layout;
 use crate::render::meta::{self, Role};

@@ -3,7 +3,7 @@
 
 use std::fmt::Write as _;
 
-use crate::render::monitoring;
+use crate::render::{meta, monitoring};
 use crate::resolve::{Deployment, quorum_for};
 
 /// The verdict on one item.
@@ -136,20 +136,7 @@ pub fn evaluate(dep: &Deployment) -> Vec<Item> {
         },
         // Validation refuses a profile without both; defaults fill any gap.
         item(true, "resource limits", limits),
-        item(
-            dep.network_policy.is_some(),
-            "network policies",
-            match &dep.network_policy {
-                Some(n) => format!(
-                    "Redis and Sentinel admit only their pods, the backup job and clients; \
-                     metrics only from namespace {}",
-                    n.monitoring_namespace
-                ),
-                None => {
-                    "spec.networkPolicy is not set: every pod in the cluster can reach Redis".into()
-                }
-            },
-        ),
+        network_policies(dep),
         item(
             dep.auth.is_some(),
             "auth",
@@ -162,6 +149,57 @@ pub fn evaluate(dep: &Deployment) -> Vec<Item> {
             },
         ),
     ]
+}
+
+/// Policies on pass only when the clients' admission is guaranteed: the pods of
+/// `spec.clients` carry the label their patches add. Pods admitted by `clientPodLabels` alone
+/// carry labels no one here checks, so that is for a person to confirm.
+fn network_policies(dep: &Deployment) -> Item {
+    const TITLE: &str = "network policies";
+    let Some(policy) = &dep.network_policy else {
+        return item(
+            false,
+            TITLE,
+            "spec.networkPolicy is not set: every pod in the cluster can reach Redis".into(),
+        );
+    };
+    let (key, value) = meta::client_label(dep);
+    let extra = policy
+        .client_pod_labels
+        .iter()
+        .map(|(k, v)| format!("{k}={v}"))
+        .collect::<Vec<_>>()
+        .join(",");
+    let metrics = format!(
+        "metrics only from namespace {}",
+        policy.monitoring_namespace
+    );
+    if dep.clients.is_empty() {
+        return Item {
+            status: Status::Manual,
+            title: TITLE,
+            why: format!(
+                "clients are admitted only by clientPodLabels, which nothing here puts on \
+                 them: check `kubectl get pods -n {} -l {extra}` lists every client, or list \
+                 them in spec.clients; {metrics}",
+                dep.namespace
+            ),
+        };
+    }
+    let also = if extra.is_empty() {
+        String::new()
+    } else {
+        format!(" (and pods labelled {extra})")
+    };
+    item(
+        true,
+        TITLE,
+        format!(
+            "Redis and Sentinel admit only their pods, the backup job and the {} client \
+             workload(s), labelled {key}={value} by the client patches{also}; {metrics}",
+            dep.clients.len()
+        ),
+    )
 }
 
 /// Whether the profile fails the checklist: an item failed and the profile is not a

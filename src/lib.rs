@@ -3,6 +3,7 @@
 //! The pipeline, one module per stage: `profile` (load) → `validate` → `resolve` → `render`
 //! → `emit`.
 
+pub mod base;
 pub mod checklist;
 pub mod cli;
 pub mod diagnostic;

@@ -15,7 +15,7 @@ use crate::diagnostic::{self, Finding};
 use crate::profile::load::{self, Capped, Loaded, Source, read_capped_from};
 use crate::render::{clients, migration, runbook};
 use crate::resolve::Deployment;
-use crate::{emit, krm, kustomize, render, resolve, validate};
+use crate::{base, emit, krm, kustomize, render, resolve, validate};
 
 /// The profile is valid and everything was written.
 pub const EXIT_OK: i32 = 0;
@@ -114,6 +114,11 @@ fn read_valid_for_tree(profile: Option<&Path>, out: &Path) -> Result<Deployment,
     let (loaded, mut findings) = check(&source);
     if let Some(loaded) = &loaded {
         findings.extend(validate::output_paths(&loaded.profile, &loaded.map, out));
+        findings.extend(base::migration_base_findings(
+            &loaded.profile,
+            &loaded.map,
+            out,
+        ));
         diagnostic::sort(&mut findings);
     }
     resolve_checked(&source, loaded, &findings)

@@ -753,14 +753,21 @@ impl Check<'_> {
                 n.monitoring_namespace.as_deref(),
             );
             self.labels("spec.networkPolicy.clientPodLabels", &n.client_pod_labels);
-            if n.enabled != Some(false) && n.client_pod_labels.is_empty() {
+            // Listed clients are admitted by the label their patches add (render::meta::
+            // client_label); clientPodLabels only adds pods the tool does not patch.
+            if n.enabled != Some(false) && n.client_pod_labels.is_empty() && spec.clients.is_empty()
+            {
                 let finding = self
                     .map
                     .error(
                         "spec.networkPolicy.clientPodLabels",
                         "network policy on, but no client pods named",
                     )
-                    .valid("the labels of the pods that use Redis, e.g. `{app: welcomebot}`")
+                    .valid(
+                        "clients in spec.clients (their patches add the label the policies \
+                         admit), or the labels of the pods that use Redis here, e.g. \
+                         `{app: welcomebot}`",
+                    )
                     .help("without them the policies admit no client at all");
                 self.push(finding);
             }
@@ -960,7 +967,7 @@ pub fn output_paths(profile: &Profile, map: &SourceMap, out: &std::path::Path) -
 
 /// `out` joined with the relative `path`, `..` resolved lexically: `render --out` creates `out`
 /// only after validation, and the kernel resolves `out/..` only when `out` exists.
-fn join_lexically(out: &std::path::Path, path: &str) -> std::path::PathBuf {
+pub(crate) fn join_lexically(out: &std::path::Path, path: &str) -> std::path::PathBuf {
     use std::path::Component;
     let mut joined = out.to_path_buf();
     for part in path.split('/') {

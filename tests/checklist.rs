@@ -58,3 +58,36 @@ fn an_invalid_profile_is_reported_not_evaluated() {
     assert!(stdout.is_empty(), "{stdout}");
     assert!(stderr.contains("spec.sentinel.replicas"), "{stderr}");
 }
+
+/// Policies that admit clients only by `clientPodLabels` are not a ✓: nothing puts those
+/// labels on the clients. Listed clients are (their patches add the label the policies admit).
+#[test]
+fn network_policies_pass_only_when_client_admission_is_guaranteed() {
+    let dir = std::env::temp_dir().join(format!("rsg-checklist-np-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap_or_else(|e| panic!("{e}"));
+    let profile = |clients: &str| {
+        format!(
+            "apiVersion: redis-sentinel-gen/v1alpha1\nkind: RedisSentinel\n\
+             metadata: {{name: shop, namespace: shop}}\nspec:\n  masterName: shop-master\n  \
+             networkPolicy: {{clientPodLabels: {{app.kubernetes.io/part-of: shop}}}}\n{clients}"
+        )
+    };
+    for (case, clients, mark) in [
+        ("labels only", "", "?"),
+        (
+            "listed clients",
+            "  clients: [{kind: Deployment, name: shop, container: shop}]\n",
+            "✓",
+        ),
+    ] {
+        let path = dir.join("profile.yaml");
+        std::fs::write(&path, profile(clients)).unwrap_or_else(|e| panic!("{e}"));
+        let (_, stdout, stderr) = checklist(&path);
+        let line = stdout
+            .lines()
+            .find(|l| l.contains("network policies"))
+            .unwrap_or_else(|| panic!("{case}: no network policies item:\n{stdout}{stderr}"));
+        assert!(line.starts_with(mark), "{case}: {line}");
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+}

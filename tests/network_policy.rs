@@ -2,136 +2,15 @@
 //! deployment and every port, exactly the intended peers are admitted, and egress reaches
 //! only Redis, Sentinel and DNS.
 //!
-//! A small evaluator of the NetworkPolicy semantics the renderer uses (matchLabels pod and
-//! namespace selectors, numbered ports): a peer reaches a pod's port when some policy that
-//! selects the pod has an ingress rule naming that port and matching the peer.
+//! The evaluator of NetworkPolicy semantics is `support::network_policy`.
 
 mod support;
 
-use std::collections::BTreeMap;
-
 use k8s_openapi::api::apps::v1::StatefulSet;
 use k8s_openapi::api::batch::v1::CronJob;
-use k8s_openapi::api::networking::v1::{NetworkPolicy, NetworkPolicyPeer, NetworkPolicyPort};
-use k8s_openapi::apimachinery::pkg::apis::meta::v1::LabelSelector;
-use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
+use k8s_openapi::api::networking::v1::NetworkPolicy;
 
-type Labels = BTreeMap<String, String>;
-
-/// A pod somewhere in the cluster: its namespace's labels and its own.
-#[derive(Clone, Debug)]
-struct Peer {
-    what: &'static str,
-    namespace: Labels,
-    pod: Labels,
-}
-
-fn labels(pairs: &[(&str, &str)]) -> Labels {
-    pairs
-        .iter()
-        .map(|(k, v)| ((*k).to_string(), (*v).to_string()))
-        .collect()
-}
-
-fn matches(selector: &LabelSelector, labels: &Labels) -> bool {
-    assert!(
-        selector.match_expressions.is_none(),
-        "the renderer uses matchLabels only"
-    );
-    selector
-        .match_labels
-        .iter()
-        .flatten()
-        .all(|(k, v)| labels.get(k) == Some(v))
-}
-
-fn peer_matches(peer: &NetworkPolicyPeer, from: &Peer, policy_namespace: &Labels) -> bool {
-    assert!(peer.ip_block.is_none(), "no ipBlock peers are rendered");
-    let namespace_ok = match &peer.namespace_selector {
-        Some(selector) => matches(selector, &from.namespace),
-        // No namespaceSelector: the policy's own namespace only.
-        None => from.namespace == *policy_namespace,
-    };
-    let pod_ok = peer
-        .pod_selector
-        .as_ref()
-        .is_none_or(|selector| matches(selector, &from.pod));
-    namespace_ok && pod_ok
-}
-
-fn port_matches(ports: Option<&Vec<NetworkPolicyPort>>, port: u16, protocol: &str) -> bool {
-    ports.is_none_or(|ports| {
-        ports.iter().any(|p| {
-            p.protocol.as_deref().unwrap_or("TCP") == protocol
-                && p.port
-                    .as_ref()
-                    .is_none_or(|n| *n == IntOrString::Int(i32::from(port)))
-        })
-    })
-}
-
-struct Cluster {
-    policies: Vec<NetworkPolicy>,
-    namespace: Labels,
-}
-
-impl Cluster {
-    fn selecting<'a>(&'a self, pod: &'a Labels) -> impl Iterator<Item = &'a NetworkPolicy> {
-        self.policies.iter().filter(|p| {
-            matches(
-                p.spec
-                    .as_ref()
-                    .and_then(|s| s.pod_selector.as_ref())
-                    .expect("podSelector"),
-                pod,
-            )
-        })
-    }
-
-    /// Whether `from` may open a TCP connection to `port` of the pod labelled `to`.
-    fn admits(&self, from: &Peer, to: &Labels, port: u16) -> bool {
-        let policies: Vec<_> = self.selecting(to).collect();
-        assert!(!policies.is_empty(), "no policy selects {to:?}");
-        policies.iter().any(|p| {
-            let spec = p.spec.as_ref().expect("spec");
-            assert!(
-                spec.policy_types
-                    .as_ref()
-                    .is_some_and(|t| t.iter().any(|t| t == "Ingress"))
-            );
-            spec.ingress.iter().flatten().any(|rule| {
-                port_matches(rule.ports.as_ref(), port, "TCP")
-                    && rule.from.as_ref().is_some_and(|peers| {
-                        peers
-                            .iter()
-                            .any(|peer| peer_matches(peer, from, &self.namespace))
-                    })
-            })
-        })
-    }
-
-    /// Whether the pod `from` may connect out to `to` on `port`/`protocol`.
-    fn allows_egress(&self, from: &Labels, to: &Peer, port: u16, protocol: &str) -> bool {
-        let policies: Vec<_> = self.selecting(from).collect();
-        assert!(!policies.is_empty(), "no policy selects {from:?}");
-        policies.iter().any(|p| {
-            let spec = p.spec.as_ref().expect("spec");
-            assert!(
-                spec.policy_types
-                    .as_ref()
-                    .is_some_and(|t| t.iter().any(|t| t == "Egress"))
-            );
-            spec.egress.iter().flatten().any(|rule| {
-                port_matches(rule.ports.as_ref(), port, protocol)
-                    && rule.to.as_ref().is_none_or(|peers| {
-                        peers
-                            .iter()
-                            .any(|peer| peer_matches(peer, to, &self.namespace))
-                    })
-            })
-        })
-    }
-}
+use support::network_policy::{Cluster, Labels, Peer, labels};
 
 fn of_kind<T: serde::de::DeserializeOwned>(rendered: &str, kind: &str) -> Vec<T> {
     let docs: Vec<serde_json::Value> =
@@ -153,9 +32,11 @@ fn pod_labels_of(set: &StatefulSet) -> Labels {
 #[test]
 fn every_port_admits_exactly_the_intended_peers() {
     for (profile, client, monitoring_ns) in [
+        // The reference profile admits its clients by the label the client patches add;
+        // ha-5 also names `clientPodLabels`, which admit further pods.
         (
             "welcomebot.yaml",
-            ("app.kubernetes.io/part-of", "welcomebot"),
+            ("client.redis-sentinel-gen/welcomebot", "true"),
             "monitoring",
         ),
         ("ha-5.yaml", ("app", "api"), "observability"),
@@ -203,6 +84,11 @@ fn every_port_admits_exactly_the_intended_peers() {
             in_ns("client", &labels(&[client])),
             // A pod of the namespace that is not a client: the policies' whole point.
             in_ns("other pod", &labels(&[("app", "something-else")])),
+            // A client of another deployment in the same namespace.
+            in_ns(
+                "other instance's client",
+                &labels(&[("client.redis-sentinel-gen/other", "true")]),
+            ),
             // Prometheus in the monitoring namespace, and the same labels elsewhere.
             Peer {
                 what: "prometheus",

@@ -19,9 +19,9 @@ use resource_list::{Header, Item, ResourceList};
 use crate::diagnostic::{Finding, Severity};
 use crate::profile::load::{self, Source};
 use crate::render::clients;
-use crate::render::{self, serialize};
+use crate::render::{self, meta, serialize};
 use crate::resolve::{self, Deployment};
-use crate::validate;
+use crate::{base, validate};
 
 /// The file the generated objects belong to, beside the profile (`render --out` writes the
 /// same name).
@@ -173,6 +173,9 @@ impl Run<'_, '_> {
             return Ok(());
         };
         let dep = resolve::resolve(&loaded.profile, &self.source_name);
+        if self.client_containers_missing(&loaded, &dep) {
+            return Ok(());
+        }
         let generated = self.generate(&dep).map_err(|e| format!("{e:#}"))?;
         let owner = owner(&dep);
         if self.refuse_foreign_namesakes(&owner, &generated) {
@@ -190,6 +193,40 @@ impl Run<'_, '_> {
         self.replace_owned(&owner, generated);
         self.switch_clients(&dep);
         Ok(())
+    }
+
+    /// Check `spec.clients` against the client workloads among the items (those the switch
+    /// would edit), as `render --out` checks them against the migration base; true when a
+    /// named container is missing (an error: the items then stay as they came).
+    fn client_containers_missing(&mut self, loaded: &load::Loaded, dep: &Deployment) -> bool {
+        let workloads = self
+            .list
+            .items
+            .iter()
+            .filter(|item| {
+                let header = &item.header;
+                header.api_version.as_deref() == Some("apps/v1")
+                    && matches!(header.kind.as_deref(), Some("Deployment" | "StatefulSet"))
+                    && header
+                        .namespace
+                        .as_deref()
+                        .is_none_or(|ns| ns == dep.namespace)
+            })
+            .filter_map(|item| Yaml::read_lossless(&resource_list::standalone(item)).ok())
+            .filter_map(|object| base::Workload::of(&object))
+            .collect();
+        let seen = base::Seen {
+            workloads,
+            complete: true,
+        };
+        let mut findings =
+            base::client_findings(&loaded.profile, &loaded.map, &seen, "the items", false);
+        for finding in &mut findings {
+            finding.pos = None;
+        }
+        let missing = findings.iter().any(Finding::is_error);
+        self.findings.extend(findings);
+        missing
     }
 
     /// The rendered objects as items, each marked with its owner and its place in the file.
@@ -323,6 +360,10 @@ impl Run<'_, '_> {
                     }
                 };
                 if env_switch::switch_container(&mut workload, &client.container, &env) {
+                    // The label the NetworkPolicies admit, as the `clients/` patches add it.
+                    let (label, value) = meta::client_label(dep);
+                    let labels = workload.map_at(&["spec", "template", "metadata", "labels"]);
+                    set(labels, &label, Yaml::Str(value));
                     *out = Out::Switched(Box::new(workload));
                 } else {
                     self.notes.push(result(

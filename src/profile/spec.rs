@@ -368,8 +368,10 @@ pub struct NetworkPolicySpec {
     /// Turn the policies on (the default when this section is present) or off.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub enabled: Option<bool>,
-    /// Labels of the client pods (in the deployment's namespace) allowed to reach Redis and
-    /// Sentinel. Required when the policies are on: no clients means nobody can use Redis.
+    /// Labels of further pods (in the deployment's namespace) allowed to reach Redis and
+    /// Sentinel. The pods of `spec.clients` need none: their patches add the label
+    /// `client.redis-sentinel-gen/<name>: "true"`, which the policies admit. Required when
+    /// the policies are on and `spec.clients` is empty: otherwise nobody can use Redis.
     /// At most 64.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     #[schemars(extend("maxProperties" = MAX_LABELS))]

@@ -5,12 +5,14 @@
 //! function (`krm.rs`), which edits client workloads in place, both take it from there, so the
 //! two can never disagree about a name or a value.
 
+use std::collections::BTreeMap;
+
 use anyhow::Result;
 use k8s_openapi::api::core::v1::{EnvVar, EnvVarSource, SecretKeySelector};
 use serde::Serialize;
 
 use crate::profile::spec::{ClientKind, ClientMode};
-use crate::render::{layout, serialize};
+use crate::render::{layout, meta, serialize};
 use crate::resolve::{Client, Deployment, REDIS_PORT, SENTINEL_PORT};
 
 /// Every Sentinel pod as `host:port`, comma-separated.
@@ -128,9 +130,17 @@ pub fn with_header<T: Serialize>(dep: &Deployment, object: &T) -> Result<String>
     ))
 }
 
-/// A strategic-merge patch of one client workload: its container (matched by name, the merge
-/// key of `containers`) gets the env of [`client_env`]; `$patch: delete` entries remove the
-/// variables of the other mode. The pod template changes, so the workload rolls.
+/// Said in every patch file, below the header: the `null`s look like mistakes otherwise.
+const PATCH_NOTE: &str = "# A strategic merge keeps every field a patch does not name, so each entry set here names\n\
+                          # every field of an env entry: `null` removes what the base had (a plain `value` beside\n\
+                          # `valueFrom` is refused by the API server). The label admits the pods to Redis.";
+
+/// A strategic-merge patch of one client workload: its pod template gets the client label
+/// the NetworkPolicies admit ([`meta::client_label`]); its container (matched by name, the
+/// merge key of `containers`) gets the env of [`client_env`], each entry replaced whole;
+/// `$patch: delete` entries remove the variables of the other mode (and delete nothing when
+/// the base does not have them). The pod template changes, so the workload rolls, and the
+/// new pods get the label and the env together.
 fn patch(dep: &Deployment, client: &Client) -> Result<String> {
     let env = client_env(dep, client);
     let entries = env
@@ -140,8 +150,9 @@ fn patch(dep: &Deployment, client: &Client) -> Result<String> {
             name: (*name).to_string(),
             patch: "delete",
         })
-        .chain(env.set.into_iter().map(|var| EnvPatch::Set(Box::new(var))))
+        .chain(env.set.iter().map(|var| EnvPatch::Set(SetEnv::from(var))))
         .collect();
+    let (label, value) = meta::client_label(dep);
     let object = WorkloadPatch {
         api_version: "apps/v1",
         kind: kind_name(client.kind),
@@ -150,6 +161,9 @@ fn patch(dep: &Deployment, client: &Client) -> Result<String> {
         },
         spec: PatchSpec {
             template: PatchTemplate {
+                metadata: PatchLabels {
+                    labels: BTreeMap::from([(label, value)]),
+                },
                 spec: PatchPodSpec {
                     containers: vec![PatchContainer {
                         name: client.container.clone(),
@@ -159,7 +173,12 @@ fn patch(dep: &Deployment, client: &Client) -> Result<String> {
             },
         },
     };
-    with_header(dep, &object)
+    let text = with_header(dep, &object)?;
+    // The note goes right below the header line, which `with_header` writes first.
+    Ok(match text.split_once('\n') {
+        Some((header, rest)) => format!("{header}\n{PATCH_NOTE}\n{rest}"),
+        None => text,
+    })
 }
 
 /// `clients/kustomization.yaml`: a Component, so any kustomization that lists the client
@@ -210,7 +229,13 @@ struct PatchSpec {
 
 #[derive(Serialize)]
 struct PatchTemplate {
+    metadata: PatchLabels,
     spec: PatchPodSpec,
+}
+
+#[derive(Serialize)]
+struct PatchLabels {
+    labels: BTreeMap<String, String>,
 }
 
 #[derive(Serialize)]
@@ -228,12 +253,63 @@ struct PatchContainer {
 #[derive(Serialize)]
 #[serde(untagged)]
 enum EnvPatch {
-    Set(Box<EnvVar>),
+    Set(SetEnv),
     Delete {
         name: String,
         #[serde(rename = "$patch")]
         patch: &'static str,
     },
+}
+
+/// An env entry that replaces the base's entry of the same name whole. A strategic merge
+/// merges the two entries field by field, so every field the new entry does not have is
+/// written as `null`, which deletes it: a base's plain `REDIS_PASSWORD` value must not stay
+/// beside the new `valueFrom`, nor a `configMapKeyRef` beside the new `secretKeyRef`.
+/// (`$patch: replace` on a list entry and a delete-then-add of the same name both lose the
+/// new entry in kustomize 5.5; `$retainKeys` is left in the output.)
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct SetEnv {
+    name: String,
+    value: Option<String>,
+    value_from: Option<ValueFromPatch>,
+}
+
+/// Every source a `valueFrom` can have; the ones not used are `null`.
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct ValueFromPatch {
+    secret_key_ref: Option<SecretRefPatch>,
+    config_map_key_ref: Option<()>,
+    field_ref: Option<()>,
+    resource_field_ref: Option<()>,
+}
+
+/// A `secretKeyRef` with `optional` spelled out, so a base's `optional: true` goes too.
+#[derive(Serialize)]
+struct SecretRefPatch {
+    name: String,
+    key: String,
+    optional: Option<bool>,
+}
+
+impl From<&EnvVar> for SetEnv {
+    fn from(var: &EnvVar) -> Self {
+        SetEnv {
+            name: var.name.clone(),
+            value: var.value.clone(),
+            value_from: var.value_from.as_ref().map(|from| ValueFromPatch {
+                secret_key_ref: from.secret_key_ref.as_ref().map(|secret| SecretRefPatch {
+                    name: secret.name.clone(),
+                    key: secret.key.clone(),
+                    optional: secret.optional,
+                }),
+                config_map_key_ref: None,
+                field_ref: None,
+                resource_field_ref: None,
+            }),
+        }
+    }
 }
 
 #[derive(Serialize)]

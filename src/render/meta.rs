@@ -21,6 +21,11 @@ pub const MANAGED_BY: &str = "redis-sentinel-gen";
 pub const PART_OF: &str = "redis-sentinel";
 /// Label that tells the pods of one StatefulSet apart from the other pods of the same role.
 pub const STATEFULSET_LABEL: &str = "redis-sentinel-gen/statefulset";
+/// Prefix of the label the client patches add to every client pod template, and the
+/// NetworkPolicies admit: `client.redis-sentinel-gen/<instance>: "true"`. The tool owns it, so
+/// admission never depends on labels a base may or may not carry. The instance is in the key,
+/// not the value, so one client can carry the labels of several deployments in its namespace.
+pub const CLIENT_LABEL_PREFIX: &str = "client.redis-sentinel-gen";
 /// Pod template annotation holding [`config_checksum`] of the ConfigMap the pods mount.
 pub const CHECKSUM_ANNOTATION: &str = "checksum/config";
 
@@ -74,11 +79,25 @@ pub fn labels(dep: &Deployment, role: Role) -> BTreeMap<String, String> {
     ])
 }
 
+/// The label (key, value) that admits a client pod to this instance's Redis and Sentinels.
+pub fn client_label(dep: &Deployment) -> (String, String) {
+    (
+        format!("{CLIENT_LABEL_PREFIX}/{}", dep.instance),
+        "true".to_string(),
+    )
+}
+
 /// Labels matching every pod of `role` in this instance (Services, PDBs, anti-affinity).
 pub fn role_selector_labels(dep: &Deployment, role: Role) -> BTreeMap<String, String> {
+    instance_role_selector_labels(&dep.instance, role)
+}
+
+/// [`role_selector_labels`] of the instance named `instance`, for checks that run before a
+/// profile is resolved (another workload in the base carrying them).
+pub fn instance_role_selector_labels(instance: &str, role: Role) -> BTreeMap<String, String> {
     string_map(&[
         ("app.kubernetes.io/name", role.app()),
-        ("app.kubernetes.io/instance", &dep.instance),
+        ("app.kubernetes.io/instance", instance),
     ])
 }
 

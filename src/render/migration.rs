@@ -222,6 +222,9 @@ pub struct MigrationContext {
     pub pause_seconds: u32,
     /// The NetworkPolicy phase 1 adds for the copy, when network policies are on.
     pub copy_policy: Option<String>,
+    /// The pod label the client patches add and the NetworkPolicies admit (`key: "true"`),
+    /// when network policies are on.
+    pub client_label: Option<String>,
 }
 
 #[derive(Debug, Serialize)]
@@ -257,6 +260,10 @@ impl MigrationContext {
                 .collect(),
             pause_seconds: PAUSE_SECONDS,
             copy_policy: dep.network_policy.as_ref().map(|_| copy_policy_name(dep)),
+            client_label: dep.network_policy.as_ref().map(|_| {
+                let (key, value) = meta::client_label(dep);
+                format!("{key}: \"{value}\"")
+            }),
         }
     }
 }

@@ -49,11 +49,25 @@ fn role_pods(dep: &Deployment, role: Role) -> NetworkPolicyPeer {
     pods(meta::role_selector(dep, role))
 }
 
-fn client_pods(policy: &resolve::NetworkPolicy) -> NetworkPolicyPeer {
-    pods(LabelSelector {
-        match_labels: Some(policy.client_pod_labels.clone()),
-        ..Default::default()
-    })
+/// The client pods: those carrying the label the client patches add (when the profile lists
+/// clients), and those carrying `clientPodLabels` (when set) — pods the tool does not patch,
+/// whose labels it cannot check.
+fn client_pods(dep: &Deployment, policy: &resolve::NetworkPolicy) -> Vec<NetworkPolicyPeer> {
+    let mut peers = Vec::new();
+    if !dep.clients.is_empty() {
+        let (key, value) = meta::client_label(dep);
+        peers.push(pods(LabelSelector {
+            match_labels: Some(BTreeMap::from([(key, value)])),
+            ..Default::default()
+        }));
+    }
+    if !policy.client_pod_labels.is_empty() {
+        peers.push(pods(LabelSelector {
+            match_labels: Some(policy.client_pod_labels.clone()),
+            ..Default::default()
+        }));
+    }
+    peers
 }
 
 /// Pods that may connect to `port` of this deployment: the roles named, the backup job when
@@ -68,7 +82,7 @@ fn from(
     if dep.backup.is_some() {
         peers.push(role_pods(dep, Role::Backup));
     }
-    peers.push(client_pods(policy));
+    peers.extend(client_pods(dep, policy));
     NetworkPolicyIngressRule {
         from: Some(peers),
         ports: Some(vec![tcp(port)]),

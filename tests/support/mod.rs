@@ -10,6 +10,8 @@ use std::process::Command;
 
 use k8s_openapi::api::core::v1::ConfigMap;
 
+pub mod network_policy;
+
 /// The repository root (where `Cargo.toml`, `profiles/` and `.venv/` live).
 pub fn repo_root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))

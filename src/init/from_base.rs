@@ -29,8 +29,6 @@ pub struct Learned {
     pub remove: Vec<(String, String)>,
     /// `(kind, name, container)` of every client container.
     pub clients: Vec<ClientRef>,
-    /// Pod labels every client pod carries (for the NetworkPolicy's admission).
-    pub common_client_labels: BTreeMap<String, String>,
 }
 
 /// A workload of the base that runs pods.
@@ -175,30 +173,12 @@ pub fn learn_from_objects(built: &str) -> Result<Learned> {
     }
     remove.push(("Service".to_string(), from_host.clone()));
 
-    let mut common: Option<BTreeMap<String, String>> = None;
-    for (kind, name, _) in &clients {
-        let labels = workloads
-            .iter()
-            .find(|w| w.kind == kind && &w.name == name)
-            .and_then(|w| w.template.metadata.as_ref())
-            .and_then(|m| m.labels.clone())
-            .unwrap_or_default();
-        common = Some(match common {
-            None => labels,
-            Some(so_far) => so_far
-                .into_iter()
-                .filter(|(k, v)| labels.get(k) == Some(v))
-                .collect(),
-        });
-    }
-
     Ok(Learned {
         namespace: service.metadata.namespace.clone(),
         from_host,
         from_port,
         remove,
         clients,
-        common_client_labels: common.unwrap_or_default(),
     })
 }
 

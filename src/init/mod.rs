@@ -58,18 +58,6 @@ pub fn starter_profile_from_base(
             .map(|(kind, name)| json!({"kind": kind, "name": name}))
             .collect::<Vec<_>>(),
     });
-    if learned.common_client_labels.is_empty() {
-        if let Some(spec) = values["spec"].as_object_mut() {
-            spec.remove("networkPolicy");
-        }
-        notes.push(
-            "the client pods share no label, so no NetworkPolicy could admit them all: \
-             spec.networkPolicy is left out"
-                .to_string(),
-        );
-    } else {
-        values["spec"]["networkPolicy"]["clientPodLabels"] = json!(learned.common_client_labels);
-    }
     let header = format!(
         "{HEADER}# Learned from the kustomize base {base}: the clients, the old Redis and the\n\
          # namespace. spec.migration.base is the path of that base relative to the directory\n\

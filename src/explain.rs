@@ -124,6 +124,11 @@ pub(crate) fn target<'a>(root: &'a Value, node: &'a Value) -> &'a Value {
             return target(root, definition);
         }
     }
+    // A node with fields of its own is the target, whatever rules (`allOf` of if/then) it
+    // adds; only a bare wrapper around one real schema is looked through.
+    if node.get("properties").is_some() {
+        return node;
+    }
     for wrapper in ["allOf", "anyOf"] {
         if let Some(branches) = node.get(wrapper).and_then(Value::as_array) {
             let real: Vec<&Value> = branches.iter().filter(|b| !is_null_type(b)).collect();
@@ -157,7 +162,15 @@ fn type_name(root: &Value, node: &Value) -> String {
     if let Some(values) = real.get("additionalProperties").filter(|v| v.is_object()) {
         return format!("map[string]{}", type_name(root, values));
     }
-    if real.get("oneOf").is_some() || real.get("enum").is_some() {
+    let const_strings = real
+        .get("oneOf")
+        .and_then(Value::as_array)
+        .is_some_and(|choices| {
+            choices
+                .iter()
+                .all(|c| c.get("const").is_some_and(Value::is_string))
+        });
+    if const_strings && real.get("type").is_none() {
         return "string".into();
     }
     let named = node
@@ -202,7 +215,7 @@ fn valid_values(root: &Value, node: &Value) -> Vec<String> {
         }
     }
     if let Some(values) = real.get("enum").and_then(Value::as_array) {
-        let values: Vec<String> = values.iter().map(plain).collect();
+        let values: Vec<String> = values.iter().filter(|v| !v.is_null()).map(plain).collect();
         valid.push(format!("one of: {}", values.join(", ")));
     }
     if let Some(value) = real.get("const") {

@@ -14,6 +14,11 @@ use crate::quantity::Quantity;
 
 /// Image used when the profile names none.
 pub const DEFAULT_IMAGE: &str = "redis:7.2.5-alpine";
+/// Defaults the JSON Schema's cross-field rules also need (`profile::schema_rules`).
+pub const DEFAULT_REDIS_REPLICAS: u32 = 2;
+pub const DEFAULT_SENTINEL_REPLICAS: u32 = 3;
+pub const DEFAULT_DOWN_AFTER: u32 = 5000;
+pub const DEFAULT_FAILOVER_TIMEOUT: u32 = 10000;
 /// Port of every Redis pod.
 pub const REDIS_PORT: u16 = 6379;
 /// Port of every Sentinel pod.
@@ -317,15 +322,23 @@ pub struct Effective {
 impl Effective {
     pub fn of(profile: &Profile) -> Self {
         let spec = &profile.spec;
-        let redis_replicas = spec.redis.as_ref().and_then(|r| r.replicas).unwrap_or(2);
+        let redis_replicas = spec
+            .redis
+            .as_ref()
+            .and_then(|r| r.replicas)
+            .unwrap_or(DEFAULT_REDIS_REPLICAS);
         let sentinel = spec.sentinel.as_ref();
         Effective {
             redis_replicas,
-            sentinel_replicas: sentinel.and_then(|s| s.replicas).unwrap_or(3),
+            sentinel_replicas: sentinel
+                .and_then(|s| s.replicas)
+                .unwrap_or(DEFAULT_SENTINEL_REPLICAS),
             down_after_milliseconds: sentinel
                 .and_then(|s| s.down_after_milliseconds)
-                .unwrap_or(5000),
-            failover_timeout: sentinel.and_then(|s| s.failover_timeout).unwrap_or(10000),
+                .unwrap_or(DEFAULT_DOWN_AFTER),
+            failover_timeout: sentinel
+                .and_then(|s| s.failover_timeout)
+                .unwrap_or(DEFAULT_FAILOVER_TIMEOUT),
             // One replica must acknowledge writes, unless there is only one replica: after a
             // failover with the old master still down the new master would have none.
             min_replicas_to_write: spec

@@ -182,8 +182,10 @@ fn every_documented_profile_is_valid() {
                     let Some((start, body)) = block.take() else {
                         continue;
                     };
+                    // A whole profile; a fragment (a modeline above apiVersion and kind) is not.
                     let is_profile = body.lines().any(|l| l.trim() == "kind: RedisSentinel")
-                        && body.contains("apiVersion: redis-sentinel-gen/");
+                        && body.contains("apiVersion: redis-sentinel-gen/")
+                        && body.lines().any(|l| l.starts_with("spec:"));
                     if !is_profile {
                         continue;
                     }

@@ -10,6 +10,7 @@ mod support;
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
+use std::sync::atomic::{AtomicUsize, Ordering};
 
 use redis_sentinel_gen::profile::bounds::{
     MAX_BACKUP_RETENTION, MAX_CLIENTS, MAX_LABELS, MAX_MIN_REPLICAS_TO_WRITE, MAX_QUORUM,
@@ -27,17 +28,12 @@ struct Run {
 /// Run the binary with `args` (and `stdin` from a file, if given) under GNU time.
 fn measure(args: &[&str], stdin: Option<&Path>) -> Run {
     let time = support::require_tool("time").unwrap_or_else(|| panic!("GNU time is missing"));
-    // Unique per call: the tests run in parallel, and two of them run `krm` alike.
-    static CALLS: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
-    let call = CALLS.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    // One report file per run: the tests run in parallel, some with the same arguments.
+    static RUNS: AtomicUsize = AtomicUsize::new(0);
     let report = std::env::temp_dir().join(format!(
-        "rsg-memory-{}-{call}-{}.txt",
+        "rsg-memory-{}-{}.txt",
         std::process::id(),
-        args.join("_")
-            .replace('/', "-")
-            .chars()
-            .take(60)
-            .collect::<String>()
+        RUNS.fetch_add(1, Ordering::Relaxed)
     ));
     let mut command = Command::new("sh");
     command
@@ -141,12 +137,9 @@ impl Drop for Scratch {
     }
 }
 
-/// A directory of this test's own: the tests of this file run in parallel in one process,
-/// and one test's cleanup must not remove another's files.
-fn scratch() -> Scratch {
-    static NEXT: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
-    let n = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-    let dir = std::env::temp_dir().join(format!("rsg-memory-{}-{n}", std::process::id()));
+/// A directory of this test's own (the tests run in parallel).
+fn scratch(test: &str) -> Scratch {
+    let dir = std::env::temp_dir().join(format!("rsg-memory-{}-{test}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(&dir).unwrap_or_else(|e| panic!("{e}"));
     Scratch(dir)
@@ -174,7 +167,7 @@ fn the_largest_valid_profile_stays_small_everywhere() {
     if support::require_tool("time").is_none() {
         return;
     }
-    let dir = scratch();
+    let dir = scratch("largest");
     let profile = dir.0.join("big.yaml");
     let text = largest_profile();
     std::fs::write(&profile, &text).unwrap_or_else(|e| panic!("{e}"));
@@ -205,7 +198,7 @@ fn a_resource_list_at_the_cap_stays_small() {
     if support::require_tool("time").is_none() {
         return;
     }
-    let dir = scratch();
+    let dir = scratch("list");
     let profile = std::fs::read_to_string(support::repo_root().join("profiles/welcomebot.yaml"))
         .unwrap_or_else(|e| panic!("{e}"));
     let config: String = profile.lines().map(|l| format!("  {l}\n")).collect();

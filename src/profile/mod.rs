@@ -5,6 +5,7 @@ pub mod default;
 pub mod grammar;
 pub mod load;
 pub mod schema;
+pub mod schema_rules;
 pub mod shape;
 pub mod spec;
 pub mod yaml;

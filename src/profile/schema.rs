@@ -5,14 +5,17 @@
 use schemars::generate::SchemaSettings;
 use serde_json::Value;
 
+use crate::profile::schema_rules;
 use crate::profile::spec::Profile;
 
 /// The draft-07 schema of [`Profile`].
 pub fn profile_schema() -> Value {
-    SchemaSettings::draft07()
+    let mut schema = SchemaSettings::draft07()
         .into_generator()
         .into_root_schema_for::<Profile>()
-        .to_value()
+        .to_value();
+    schema_rules::apply(&mut schema);
+    schema
 }
 
 /// The schema as committed in `schema/redis-sentinel.schema.json`: pretty JSON, newline-ended.

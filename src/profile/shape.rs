@@ -45,7 +45,10 @@ impl<'a> Walk<'a> {
                 .get("allOf")
                 .and_then(Value::as_array)
                 .map(Vec::as_slice)
+                && only.get("$ref").is_some()
             {
+                // Only that wrapper: the `allOf` of `if`/`then` rules that
+                // `schema_rules` adds beside a type's own keywords is not for this walk.
                 schema = only;
             } else {
                 return schema;

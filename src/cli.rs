@@ -91,7 +91,8 @@ Examples:
     #[command(after_help = "\
 Examples:
   sudo redis-sentinel-gen rehearse                     # the embedded reference profile
-  sudo redis-sentinel-gen rehearse profiles/shop.yaml --json > rehearsal.json")]
+  sudo redis-sentinel-gen rehearse profiles/shop.yaml --json > rehearsal.json
+  sudo redis-sentinel-gen rehearse --migration --base ../base   # the migration instead")]
     Rehearse(RehearseArgs),
 }
 
@@ -148,6 +149,15 @@ pub struct RehearseArgs {
     /// Address of the first emulated pod; the others take the next ones (loopback only).
     #[arg(long, default_value_t = crate::rehearse::DEFAULT_FIRST_IP, value_name = "IP")]
     pub first_ip: std::net::Ipv4Addr,
+    /// Rehearse the migration from a single Redis (spec.migration) instead of the failovers:
+    /// the phases and migrate.sh, with the clients switching over, in four scenarios.
+    #[arg(long)]
+    pub migration: bool,
+    /// With --migration: the kustomize base the old Redis is taken from (the workload behind
+    /// spec.migration.from.host, with its container's arguments); a plain redis-server when
+    /// absent.
+    #[arg(long, value_name = "DIR", requires = "migration")]
+    pub base: Option<std::path::PathBuf>,
 }
 
 #[derive(Debug, Args)]

@@ -13,7 +13,7 @@ use crate::cli::{
 };
 use crate::diagnostic::{self, Finding};
 use crate::profile::load::{self, Loaded, Source};
-use crate::render::{clients, migration, runbook};
+use crate::render::{clients, migration, old_redis, runbook};
 use crate::resolve::Deployment;
 use crate::{emit, krm, kustomize, render, resolve, validate};
 
@@ -158,10 +158,19 @@ fn resolve_checked(
 /// `check` compares exactly these, so the two can never disagree about the tree. In this
 /// order: `redis-sentinel.yaml`, the `clients/` Component, the `migration/` README, script,
 /// deployment copy and phases, `RUNBOOK.md`.
-fn output_tree(dep: &Deployment) -> anyhow::Result<Vec<(String, String)>> {
+fn output_tree(dep: &Deployment, out: &Path) -> anyhow::Result<Vec<(String, String)>> {
     let deployment = render::redis_sentinel_yaml(dep)?;
     let mut files = clients::files(dep)?;
-    files.extend(migration::files(dep, &deployment)?);
+    // The old Redis as the base shows it, when it can be read (validation has said when not).
+    let old = dep.migration.as_ref().and_then(|m| {
+        old_redis::find(
+            &validate::join_lexically(out, &m.base),
+            &m.from.host,
+            m.from.port,
+        )
+        .ok()
+    });
+    files.extend(migration::files(dep, &deployment, old.as_ref())?);
     files.insert(0, (krm::GENERATED_FILE.to_string(), deployment));
     files.push((runbook::RUNBOOK.to_string(), runbook::runbook(dep)?));
     Ok(files)
@@ -194,7 +203,7 @@ fn run_render(args: &RenderArgs) -> i32 {
         Err(code) => return code,
     };
     report(match &args.out {
-        Some(dir) => output_tree(&dep).and_then(|files| emit::write_tree(dir, &files)),
+        Some(dir) => output_tree(&dep, dir).and_then(|files| emit::write_tree(dir, &files)),
         None if args.runbook => runbook::runbook(&dep).and_then(|text| print_stdout(&text)),
         None => render::redis_sentinel_yaml(&dep).and_then(|yaml| print_stdout(&yaml)),
     })
@@ -233,10 +242,11 @@ fn run_check(args: &CheckArgs) -> i32 {
         Ok(dep) => dep,
         Err(code) => return code,
     };
-    let stale = match output_tree(&dep).and_then(|files| emit::check_tree(&args.out, &files)) {
-        Ok(stale) => stale,
-        Err(e) => return report(Err(e)),
-    };
+    let stale =
+        match output_tree(&dep, &args.out).and_then(|files| emit::check_tree(&args.out, &files)) {
+            Ok(stale) => stale,
+            Err(e) => return report(Err(e)),
+        };
     if stale.is_empty() {
         return EXIT_OK;
     }
@@ -353,6 +363,9 @@ fn run_rehearse(args: &RehearseArgs) -> i32 {
         );
         return EXIT_USAGE;
     }
+    if args.migration {
+        return run_rehearse_migration(args, &dep);
+    }
     let options = crate::rehearse::Options {
         first_ip: args.first_ip,
         kill_runs: usize::from(args.kill_runs),
@@ -381,6 +394,60 @@ fn run_rehearse(args: &RehearseArgs) -> i32 {
             eprintln!("error: {e:#}");
             EXIT_INVALID
         }
+    }
+}
+
+/// `rehearse --migration`: every migration scenario; the summaries (or JSON) on stdout;
+/// exit 1 when one misses its bounds or cannot run.
+fn run_rehearse_migration(args: &RehearseArgs, dep: &Deployment) -> i32 {
+    use crate::rehearse::migration;
+    let Some(from) = dep.migration.as_ref().map(|m| &m.from) else {
+        eprintln!("error: the profile has no spec.migration to rehearse");
+        return EXIT_INVALID;
+    };
+    let old = match &args.base {
+        Some(base) => match old_redis::find(base, &from.host, from.port) {
+            Ok(old) => Some(old),
+            Err(why) => {
+                eprintln!("error: --base {}: {why}", base.display());
+                return EXIT_INVALID;
+            }
+        },
+        None => None,
+    };
+    let options = migration::Options {
+        first_ip: args.first_ip,
+        old_ip: migration::old_ip(args.first_ip),
+        preloaded: migration::DEFAULT_PRELOADED,
+    };
+    let mut outcomes = Vec::new();
+    for scenario in migration::SCENARIOS {
+        match migration::run(dep, old.as_ref(), scenario, &options, &mut |line| {
+            eprintln!("rehearse: {line}");
+        }) {
+            Ok(outcome) => {
+                eprintln!("rehearse: {}", outcome.summary());
+                outcomes.push(outcome);
+            }
+            Err(e) => {
+                eprintln!("error: {}: {e:#}", scenario.title());
+                return EXIT_INVALID;
+            }
+        }
+    }
+    let text = if args.json {
+        let all: Vec<serde_json::Value> = outcomes.iter().map(migration::Outcome::json).collect();
+        format!("{:#}\n", serde_json::Value::Array(all))
+    } else {
+        outcomes
+            .iter()
+            .map(|o| format!("{}\n", o.summary()))
+            .collect()
+    };
+    match print_stdout(&text) {
+        Ok(()) if outcomes.iter().all(migration::Outcome::passed) => EXIT_OK,
+        Ok(()) => EXIT_INVALID,
+        Err(e) => report(Err(e)),
     }
 }
 

@@ -3,31 +3,19 @@
 //! - `kubectl kustomize` builds every phase of the reference profile over the fixture base
 //!   (`tests/fixtures/migration/base`: the single Redis and the two welcomebot Deployments with
 //!   `REDIS_ADDR`), and the parsed result is what each phase promises;
-//! - the data carry-over runs for real: an "old" `redis-server` holding N keys and taking
-//!   continuous writes is migrated by the rendered `migration/migrate.sh` (the script the
-//!   README tells operators to run) onto the rendered pods (`rehearse` emulation: the real start
-//!   scripts, config and env), then the rendered Sentinels start; every key and every
-//!   acknowledged write must be on the master the Sentinels name.
+//! - the whole migration runs for real with `rehearse --migration` (src/rehearse/migration.rs):
+//!   an old `redis-server` with data, the rendered pods, the rendered `migrate.sh`, two clients
+//!   switching from `REDIS_ADDR` to Sentinel discovery at different times after the cutover;
+//! - `migrate.sh` against a fake redis-cli for the refusals that need no real server.
 //!
-//! The real-Redis test binds 127.0.0.100 and up (the pods) and 127.0.0.120 (the old Redis).
+//! The real-Redis test binds 127.0.0.100 and up (the pods) and 127.0.0.200 (the old Redis).
 
 mod support;
 
-use std::io::{BufRead, BufReader, Write as _};
-use std::net::{Ipv4Addr, TcpListener, TcpStream};
-use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Output, Stdio};
-use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
-use std::thread;
-use std::time::{Duration, Instant};
+use std::process::{Command, Output};
 
-use anyhow::{Context, Result, bail, ensure};
 use serde_json::Value;
-
-use redis_sentinel_gen::rehearse::redis_cli::{RedisCli, field, poll, values_of};
-use redis_sentinel_gen::rehearse::{Cluster, Manifests, Secrets};
 
 const BIN: &str = env!("CARGO_BIN_EXE_redis-sentinel-gen");
 const NAMESPACE: &str = "welcomebot";
@@ -328,498 +316,107 @@ fn a_migration_base_that_does_not_exist_is_an_error_with_its_position() {
 }
 
 // ---------------------------------------------------------------------------------------------
-// The data carry-over on real Redis
+// The whole migration on real Redis: `rehearse --migration`
 
-/// The Secret the fixture profile names, and an awkward password for it.
-const SECRET: (&str, &str) = ("redis-auth", "password");
-const PASSWORD: &str = "m1gr \"pa ss' $word";
-const FIRST_IP: Ipv4Addr = Ipv4Addr::new(127, 0, 0, 100);
-const OLD_IP: Ipv4Addr = Ipv4Addr::new(127, 0, 0, 120);
-const OLD_HOST: &str = "redis-service";
-/// Keys the old Redis holds before the migration starts.
-const PRELOADED: usize = 20_000;
-const REDIS_PORT: u16 = 6379;
-const SENTINEL_PORT: u16 = 26379;
-const CONVERGE: Duration = Duration::from_secs(60);
-
+/// `redis-sentinel-gen rehearse --migration` on the fixture profile and base: every scenario
+/// within its bounds. The pods take 127.0.0.100 and up, the old Redis 127.0.0.200.
 #[test]
-fn migration_from_a_single_redis_loses_no_acknowledged_write() -> Result<()> {
-    let Some(redis_cli) = prerequisites() else {
-        return Ok(());
-    };
-    let dir = scratch_with_base("real");
-    let out = dir.join("out");
-    let rendered = render_out(&fixture().join("profile.yaml"), &out);
-    ensure!(
-        rendered.status.success(),
-        "render failed: {}",
-        String::from_utf8_lossy(&rendered.stderr)
-    );
-    let script = out.join("migration/migrate.sh");
-    let manifests = Manifests::parse(&std::fs::read_to_string(out.join("redis-sentinel.yaml"))?)?;
-    let secrets = Secrets::from([((SECRET.0.into(), SECRET.1.into()), PASSWORD.into())]);
-    let mut cluster = Cluster::new(manifests, secrets, FIRST_IP, "cluster.local")?;
-    cluster.add_host(OLD_IP, OLD_HOST)?;
-    let cli = RedisCli {
-        bin: redis_cli,
-        password: PASSWORD.into(),
-    };
-    let ip_of = |sts: &str| -> Vec<Ipv4Addr> {
-        cluster
-            .pods()
-            .iter()
-            .filter(|p| p.stateful_set == sts)
-            .map(|p| p.ip)
-            .collect()
-    };
-    let master_ip = ip_of("redis-master")[0];
-    let sentinel_ips = ip_of("redis-sentinel");
-    let master_fqdn = format!("redis-master-0.redis-headless.{NAMESPACE}.svc.cluster.local");
-
-    // The single Redis of today, with its data, taking writes all along.
-    let old = OldRedis::start(&dir)?;
-    let loaded = preload(PRELOADED)?;
-    ensure!(
-        loaded == PRELOADED,
-        "preloaded {loaded} of {PRELOADED} keys"
-    );
-    let writer = Writer::start();
-
-    // Phase 1: the Redis pods, no Sentinel.
-    let redis_pods: Vec<String> = cluster
-        .pods()
-        .iter()
-        .filter(|p| p.stateful_set != "redis-sentinel")
-        .map(|p| p.name.clone())
-        .collect();
-    for pod in &redis_pods {
-        cluster.start(pod)?;
-    }
-    let logs = |cluster: &Cluster, e: anyhow::Error| {
-        e.context(format!(
-            "pod logs:\n{}\nold Redis log:\n{}",
-            cluster.log_tails(20),
-            old.log()
-        ))
-    };
-    poll(
-        CONVERGE,
-        "the new master with 2 replicas online",
-        || exited(&mut cluster),
-        || {
-            let info = cli.info(master_ip, REDIS_PORT, "replication")?;
-            ensure!(
-                field(&info, "role") == Some("master")
-                    && field(&info, "connected_slaves") == Some("2"),
-                "{info:?}"
-            );
-            Ok(())
-        },
-    )
-    .map_err(|e| logs(&cluster, e))?;
-
-    let hooks = Hooks {
-        old: format!("env -u REDISCLI_AUTH redis-cli -h {OLD_IP} -p {REDIS_PORT}"),
-        new: format!("redis-cli -h {master_ip} -p {REDIS_PORT}"),
-        sentinel: format!("redis-cli -h {} -p {SENTINEL_PORT}", sentinel_ips[0]),
-    };
-    hooks.run(&script, "copy").map_err(|e| logs(&cluster, e))?;
-    let acked_at_copy = writer.acked();
-    // Writes keep flowing to the old Redis and through to the new master.
-    thread::sleep(Duration::from_secs(2));
-    let acked_before_cutover = writer.acked();
-    hooks
-        .run(&script, "cutover")
-        .map_err(|e| logs(&cluster, e))?;
-
-    // Phase 2: the Sentinels.
-    let sentinel_pods: Vec<String> = cluster
-        .pods()
-        .iter()
-        .filter(|p| p.stateful_set == "redis-sentinel")
-        .map(|p| p.name.clone())
-        .collect();
-    for pod in &sentinel_pods {
-        cluster.start(pod)?;
-    }
-    poll(
-        CONVERGE,
-        "every Sentinel naming the new master",
-        || exited(&mut cluster),
-        || {
-            for ip in &sentinel_ips {
-                let reply = cli.call(
-                    *ip,
-                    SENTINEL_PORT,
-                    &["SENTINEL", "get-master-addr-by-name", MASTER_NAME],
-                )?;
-                ensure!(
-                    reply.lines().next() == Some(master_fqdn.as_str()),
-                    "{ip}: {reply:?}"
-                );
-                let replicas =
-                    cli.call(*ip, SENTINEL_PORT, &["SENTINEL", "replicas", MASTER_NAME])?;
-                ensure!(
-                    values_of(&replicas, "ip").len() == 2,
-                    "{ip} knows replicas {replicas:?}"
-                );
-                let quorum =
-                    cli.call(*ip, SENTINEL_PORT, &["SENTINEL", "ckquorum", MASTER_NAME])?;
-                ensure!(quorum.starts_with("OK 3 "), "{ip}: {quorum}");
-            }
-            Ok(())
-        },
-    )
-    .map_err(|e| logs(&cluster, e))?;
-    hooks
-        .run(&script, "verify")
-        .map_err(|e| logs(&cluster, e))?;
-    let (acked, rejected) = writer.stop()?;
-
-    // Count on the master the Sentinels name.
-    let named = cli.call(
-        sentinel_ips[1],
-        SENTINEL_PORT,
-        &["SENTINEL", "get-master-addr-by-name", MASTER_NAME],
-    )?;
-    let named_ip = cluster
-        .pods()
-        .iter()
-        .find(|p| Some(p.fqdn.as_str()) == named.lines().next())
-        .map(|p| p.ip)
-        .with_context(|| format!("the Sentinels name an unknown master: {named:?}"))?;
-    let mut master = Resp::connect(named_ip, Some(PASSWORD))?;
-    let mut missing_preloaded = 0;
-    for i in 0..PRELOADED {
-        if master.command(&["GET", &format!("k:{i}")])? != Reply::Bulk(Some(format!("v{i}"))) {
-            missing_preloaded += 1;
-        }
-    }
-    let mut lost = Vec::new();
-    for i in &acked {
-        if master.command(&["GET", &format!("w:{i}")])? != Reply::Bulk(Some(i.to_string())) {
-            lost.push(*i);
-        }
-    }
-    let not_fenced: Vec<&(u64, String)> = rejected
-        .iter()
-        .filter(|(_, e)| !e.starts_with("NOREPLICAS"))
-        .collect();
-    // The new master takes writes (its replicas satisfy min-replicas-to-write).
-    let probe = master.command(&["SET", "migration:probe", "1"])?;
-
-    eprintln!(
-        "\nmigration on real Redis: N = {PRELOADED} preloaded keys, {} missing; {} writes \
-         acknowledged by the old Redis ({} of them while it streamed to the synced new master), {} lost; {} refused after the \
-         cutover (NOREPLICAS)",
-        missing_preloaded,
-        acked.len(),
-        acked_before_cutover - acked_at_copy,
-        lost.len(),
-        rejected.len()
-    );
-    ensure!(
-        missing_preloaded == 0,
-        "{missing_preloaded} of {PRELOADED} preloaded keys missing"
-    );
-    ensure!(
-        lost.is_empty(),
-        "{} acknowledged writes lost: {:?}",
-        lost.len(),
-        &lost[..lost.len().min(20)]
-    );
-    ensure!(
-        acked_before_cutover > acked_at_copy,
-        "no write was acknowledged while the copy ran"
-    );
-    ensure!(
-        not_fenced.is_empty(),
-        "writes refused for another reason than the fence: {not_fenced:?}"
-    );
-    ensure!(
-        probe == Reply::Simple("OK".into()),
-        "the new master refuses writes: {probe:?}"
-    );
-    drop(cluster);
-    drop(old);
-    let _ = std::fs::remove_dir_all(&dir);
-    Ok(())
-}
-
-/// Pods whose container exited: no use waiting for them.
-fn exited(cluster: &mut Cluster) -> Option<String> {
-    let exited: Vec<String> = cluster
-        .exited()
-        .iter()
-        .map(|(pod, status)| format!("{pod} ({status})"))
-        .collect();
-    (!exited.is_empty()).then(|| format!("pods exited: {}", exited.join(", ")))
-}
-
-/// Root and every tool the emulation, the script and the checks use; `None`: skipped (never
-/// in CI).
-fn prerequisites() -> Option<PathBuf> {
-    let root = std::fs::metadata("/proc/self").is_ok_and(|m| m.uid() == 0);
-    if !root {
+fn rehearse_migration_passes_every_scenario() {
+    if let Some(why) = redis_sentinel_gen::rehearse::missing_prerequisites() {
         assert!(
             !support::in_ci(),
-            "this test needs root in CI (mount namespaces)"
+            "the migration rehearsal must run in CI: {why}"
         );
-        eprintln!("\n!!!!!!!!!!\nSKIPPED: real-Redis migration test needs root\n!!!!!!!!!!\n");
-        return None;
+        eprintln!("\n!!!!!!!!!!\nSKIPPED: migration rehearsal: {why}\n!!!!!!!!!!\n");
+        return;
     }
-    // What the emulation runs pods with (`redis_sentinel_gen::rehearse`), and the script.
-    for tool in [
-        "unshare",
-        "setpriv",
-        "nsenter",
-        "busybox",
-        "redis-server",
-        "redis-sentinel",
-        "sh",
-    ] {
-        support::require_tool(tool)?;
-    }
-    support::require_tool("redis-cli")
-}
-
-/// How `migrate.sh` reaches each server in this test: redis-cli straight to the emulated
-/// addresses instead of `kubectl exec`. The password travels as `REDISCLI_AUTH`, as in the
-/// containers; the old Redis has none.
-struct Hooks {
-    old: String,
-    new: String,
-    sentinel: String,
-}
-
-impl Hooks {
-    fn run(&self, script: &Path, step: &str) -> Result<()> {
-        let output = Command::new("sh")
-            .arg(script)
-            .arg(step)
-            .env("OLD_REDIS", &self.old)
-            .env("NEW_REDIS", &self.new)
-            .env("SENTINEL", &self.sentinel)
-            .env("REDISCLI_AUTH", PASSWORD)
-            .stdin(Stdio::null())
-            .output()
-            .with_context(|| format!("cannot run {}", script.display()))?;
-        let said = String::from_utf8_lossy(&output.stderr);
-        eprint!("{said}");
-        ensure!(
-            output.status.success(),
-            "migrate.sh {step} failed ({}):\n{said}",
-            output.status
-        );
-        Ok(())
-    }
-}
-
-/// The old single Redis: a plain `redis-server` on its own address, stopped on drop.
-struct OldRedis {
-    child: Child,
-    log: PathBuf,
-}
-
-impl OldRedis {
-    fn start(dir: &Path) -> Result<Self> {
-        TcpListener::bind((OLD_IP, REDIS_PORT))
-            .with_context(|| format!("{OLD_IP}:{REDIS_PORT} is in use"))?;
-        let data = dir.join("old-redis");
-        std::fs::create_dir_all(&data)?;
-        let log = data.join("log");
-        let child = Command::new("setpriv")
-            .args(["--pdeathsig=KILL", "--", "redis-server"])
-            .args([
-                "--bind",
-                &OLD_IP.to_string(),
-                "--port",
-                &REDIS_PORT.to_string(),
-            ])
-            // As a Redis in a pod: reachable from other addresses, no password.
-            .args(["--protected-mode", "no", "--save", "", "--appendonly", "no"])
-            .arg("--dir")
-            .arg(&data)
-            .arg("--logfile")
-            .arg(&log)
-            .stdin(Stdio::null())
-            .spawn()
-            .context("cannot start the old redis-server")?;
-        let old = OldRedis { child, log };
-        poll(
-            Duration::from_secs(10),
-            "the old Redis answering",
-            || None,
-            || {
-                let mut conn = Resp::connect(OLD_IP, None)?;
-                ensure!(conn.command(&["PING"])? == Reply::Simple("PONG".into()));
-                Ok(())
-            },
-        )?;
-        Ok(old)
-    }
-
-    fn log(&self) -> String {
-        std::fs::read_to_string(&self.log).unwrap_or_default()
-    }
-}
-
-impl Drop for OldRedis {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-/// `k:<i>` = `v<i>` for i < n on the old Redis, pipelined; the number acknowledged.
-fn preload(n: usize) -> Result<usize> {
-    let mut conn = Resp::connect(OLD_IP, None)?;
-    for chunk in (0..n).collect::<Vec<_>>().chunks(1000) {
-        for i in chunk {
-            conn.send(&["SET", &format!("k:{i}"), &format!("v{i}")])?;
+    for tool in ["redis-cli", "sh"] {
+        if support::require_tool(tool).is_none() {
+            return;
         }
-        for _ in chunk {
-            ensure!(
-                conn.read()? == Reply::Simple("OK".into()),
-                "preload refused"
+    }
+    let output = Command::new(BIN)
+        .arg("rehearse")
+        .arg(fixture().join("profile.yaml"))
+        .arg("--migration")
+        .arg("--base")
+        .arg(fixture().join("base"))
+        .args(["--first-ip", "127.0.0.100", "--json"])
+        .output()
+        .unwrap_or_else(|e| panic!("cannot run redis-sentinel-gen: {e}"));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    eprintln!("{stderr}");
+    let outcomes: Vec<Value> = serde_json::from_slice(&output.stdout)
+        .unwrap_or_else(|e| panic!("no JSON report ({e}); exit {:?}", output.status));
+    let titles: Vec<&str> = outcomes
+        .iter()
+        .filter_map(|o| o["scenario"].as_str())
+        .collect();
+    assert_eq!(
+        titles,
+        [
+            "migration",
+            "migration, cutover right after copy",
+            "migration, old Redis restarted after cutover",
+            "migration, wrong old-Redis password",
+        ]
+    );
+    // The bounds, checked here as well as by the rehearsal's own verdict.
+    for outcome in &outcomes {
+        let title = outcome["scenario"].as_str().unwrap_or_default();
+        assert_eq!(outcome["failures"], serde_json::json!([]), "{title}");
+        if title.ends_with("password") {
+            let took = outcome["copy_failed_after_s"]
+                .as_f64()
+                .expect("copy timing");
+            assert!(took < 10.0, "{title}: copy took {took} s to fail");
+            continue;
+        }
+        assert_eq!(
+            outcome["keys_carried"], outcome["preloaded_keys"],
+            "{title}"
+        );
+        assert_eq!(outcome["full_syncs_after_cutover"], 0, "{title}");
+        let clients = outcome["clients"].as_array().expect("clients");
+        assert_eq!(clients.len(), 2, "{title}");
+        for client in clients {
+            assert_eq!(client["lost"], 0, "{title}: {client}");
+            assert!(
+                client["acked_before_cutover"].as_u64() > Some(0),
+                "{title}: {client}"
+            );
+            assert!(
+                client["acked_after_cutover"].as_u64() > Some(0),
+                "{title}: {client}"
             );
         }
-    }
-    let Reply::Int(size) = conn.command(&["DBSIZE"])? else {
-        bail!("DBSIZE did not answer a number");
-    };
-    Ok(usize::try_from(size)?)
-}
-
-/// The writes acknowledged (by index) and the writes refused (index, error reply).
-type Outcome = (Vec<u64>, Vec<(u64, String)>);
-
-/// A client of the old Redis writing `w:<i>` = `<i>` one after the other until stopped,
-/// remembering which writes were acknowledged and which refused (and why).
-struct Writer {
-    stop: Arc<AtomicBool>,
-    acked: Arc<AtomicUsize>,
-    handle: thread::JoinHandle<Result<Outcome>>,
-}
-
-impl Writer {
-    fn start() -> Writer {
-        let stop = Arc::new(AtomicBool::new(false));
-        let acked = Arc::new(AtomicUsize::new(0));
-        let (stop_flag, counter) = (stop.clone(), acked.clone());
-        let handle = thread::spawn(move || {
-            let mut conn = Resp::connect(OLD_IP, None)?;
-            let (mut ok, mut refused) = (Vec::new(), Vec::new());
-            let mut i = 0u64;
-            while !stop_flag.load(Ordering::Relaxed) {
-                match conn.command(&["SET", &format!("w:{i}"), &i.to_string()])? {
-                    Reply::Simple(s) if s == "OK" => {
-                        ok.push(i);
-                        counter.fetch_add(1, Ordering::Relaxed);
-                    }
-                    Reply::Error(e) => refused.push((i, e)),
-                    other => bail!("SET w:{i} answered {other:?}"),
-                }
-                i += 1;
-                thread::sleep(Duration::from_millis(2));
-            }
-            Ok((ok, refused))
-        });
-        Writer {
-            stop,
-            acked,
-            handle,
-        }
-    }
-
-    fn acked(&self) -> usize {
-        self.acked.load(Ordering::Relaxed)
-    }
-
-    fn stop(self) -> Result<Outcome> {
-        self.stop.store(true, Ordering::Relaxed);
-        match self.handle.join() {
-            Ok(result) => result,
-            Err(_) => bail!("the writer thread panicked"),
-        }
-    }
-}
-
-/// One RESP reply, as far as this test needs them.
-#[derive(Debug, PartialEq)]
-enum Reply {
-    Simple(String),
-    Error(String),
-    Int(i64),
-    Bulk(Option<String>),
-}
-
-/// A minimal Redis client: one connection, commands in, replies out, a deadline per reply
-/// long enough to outlast a write pause.
-struct Resp {
-    stream: TcpStream,
-    reader: BufReader<TcpStream>,
-}
-
-impl Resp {
-    fn connect(ip: Ipv4Addr, password: Option<&str>) -> Result<Resp> {
-        let stream = TcpStream::connect_timeout(&(ip, REDIS_PORT).into(), Duration::from_secs(2))?;
-        stream.set_read_timeout(Some(Duration::from_secs(90)))?;
-        let reader = BufReader::new(stream.try_clone()?);
-        let mut conn = Resp { stream, reader };
-        if let Some(password) = password {
-            let reply = conn.command(&["AUTH", password])?;
-            ensure!(reply == Reply::Simple("OK".into()), "AUTH: {reply:?}");
-        }
-        Ok(conn)
-    }
-
-    fn send(&mut self, args: &[&str]) -> Result<()> {
-        let mut out = format!("*{}\r\n", args.len());
-        for arg in args {
-            out.push_str(&format!("${}\r\n{arg}\r\n", arg.len()));
-        }
-        self.stream.write_all(out.as_bytes())?;
-        Ok(())
-    }
-
-    fn line(&mut self) -> Result<String> {
-        let mut line = String::new();
-        let started = Instant::now();
-        self.reader.read_line(&mut line)?;
-        ensure!(
-            line.ends_with("\r\n"),
-            "connection closed after {:?}",
-            started.elapsed()
+        // The clients switch at different times after the cutover.
+        assert_ne!(
+            clients[0]["switched_after_cutover_s"]
+                .as_f64()
+                .map(|s| (s * 10.0).round()),
+            clients[1]["switched_after_cutover_s"]
+                .as_f64()
+                .map(|s| (s * 10.0).round()),
+            "{title}"
         );
-        line.truncate(line.len() - 2);
-        Ok(line)
-    }
-
-    fn read(&mut self) -> Result<Reply> {
-        let line = self.line()?;
-        let (kind, rest) = line.split_at(1.min(line.len()));
-        Ok(match kind {
-            "+" => Reply::Simple(rest.to_string()),
-            "-" => Reply::Error(rest.to_string()),
-            ":" => Reply::Int(rest.parse()?),
-            "$" if rest == "-1" => Reply::Bulk(None),
-            "$" => {
-                let value = self.line()?;
-                ensure!(
-                    value.len() == rest.parse::<usize>()?,
-                    "bulk length mismatch"
-                );
-                Reply::Bulk(Some(value))
+        if title.ends_with("after cutover") {
+            // The second client wrote to the restarted old Redis: the fence refused it.
+            assert!(
+                clients[1]["refused_by_fence"].as_u64() > Some(0),
+                "{title}: {}",
+                clients[1]
+            );
+        }
+        if title == "migration" {
+            let checks = outcome["verify_checks"].as_array().expect("verify checks");
+            assert_eq!(checks.len(), 2, "{title}");
+            for check in checks {
+                assert_eq!(check["verify_failed"], true, "{title}: {check}");
             }
-            _ => bail!("unexpected reply {line:?}"),
-        })
+        }
     }
-
-    fn command(&mut self, args: &[&str]) -> Result<Reply> {
-        self.send(args)?;
-        self.read()
-    }
+    assert!(output.status.success(), "exit {:?}", output.status);
 }
 
 #[test]

@@ -223,6 +223,16 @@ fn every_phase_builds_over_the_fixture_base_and_does_what_it_says() {
     let copy = find(&phase1, "NetworkPolicy", "redis-master-migration-copy")
         .expect("phase 1 lets the Redis pods reach the old Redis");
     assert_eq!(copy["spec"]["egress"][0]["ports"][0]["port"], 6379);
+    // Quiet until the switch: no alert rules (RedisNoMaster would page during the copy), the
+    // backup suspended (no Sentinel to ask for a replica).
+    assert!(find(&phase1, "PrometheusRule", "redis-sentinel").is_none());
+    let backup = find(&phase1, "CronJob", "redis-backup").expect("backup CronJob in phase 1");
+    assert_eq!(backup["spec"]["suspend"], true);
+    // The old Redis runs unfenced until the cutover: phase 1 leaves it as the base has it.
+    assert_eq!(
+        find(&phase1, "Deployment", "redis"),
+        find(&base, "Deployment", "redis")
+    );
 
     // Phases 2 and 3: Sentinels at full count, every client switched.
     for phase in ["2-switch", "3-cleanup"] {
@@ -249,6 +259,26 @@ fn every_phase_builds_over_the_fixture_base_and_does_what_it_says() {
             value_of(&env(container(worker, "log-shipper")), "REDIS_ADDR"),
             Some(&serde_json::json!({"value": "logs-redis:6379"}))
         );
+        assert!(find(&objects, "PrometheusRule", "redis-sentinel").is_some());
+        let backup = find(&objects, "CronJob", "redis-backup").expect("backup CronJob");
+        assert!(backup["spec"]["suspend"].is_null(), "{phase}: {backup}");
+        if phase == "2-switch" {
+            // The fence on the old Redis's command line: a restart keeps it.
+            let old = find(&objects, "Deployment", "redis").expect("old Redis in phase 2");
+            assert_eq!(
+                container(old, "redis")["args"],
+                serde_json::json!([
+                    "--appendonly",
+                    "yes",
+                    "--protected-mode",
+                    "no",
+                    "--min-replicas-to-write",
+                    "1",
+                    "--min-replicas-max-lag",
+                    "10"
+                ])
+            );
+        }
         let expected_old = if phase == "3-cleanup" { 0 } else { 2 };
         assert_eq!(
             old_count(&objects),
@@ -277,6 +307,88 @@ fn every_phase_builds_over_the_fixture_base_and_does_what_it_says() {
             &["LOG_LEVEL"],
         );
     }
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// The old Redis is found in the base through the Service's selector: the last phase
+/// removes it although the profile lists nothing in `spec.migration.remove`, and phase 2
+/// fences the container that serves the Service's port.
+#[test]
+fn the_old_redis_is_found_in_the_base_without_remove() {
+    let Some(kubectl) = support::require_tool("kubectl") else {
+        return;
+    };
+    let dir = scratch_with_base("found");
+    let profile = dir.join("profile.yaml");
+    let text =
+        std::fs::read_to_string(fixture().join("profile.yaml")).unwrap_or_else(|e| panic!("{e}"));
+    let (kept, _) = text
+        .split_once("    remove:")
+        .expect("the fixture profile lists remove");
+    std::fs::write(&profile, kept).unwrap_or_else(|e| panic!("{e}"));
+    // A second container before the Redis one: the fence must go to the one serving the port.
+    let redis_yaml = dir.join("base/redis.yaml");
+    let base = std::fs::read_to_string(&redis_yaml)
+        .unwrap_or_else(|e| panic!("{e}"))
+        .replace(
+            "      containers:\n",
+            "      containers:\n        - name: exporter\n          image: oliver006/redis_exporter:v1.62.0\n",
+        );
+    std::fs::write(&redis_yaml, base).unwrap_or_else(|e| panic!("{e}"));
+    let out = dir.join("out");
+    let rendered = render_out(&profile, &out);
+    assert!(
+        rendered.status.success(),
+        "{}",
+        String::from_utf8_lossy(&rendered.stderr)
+    );
+    let switch = kustomize(&kubectl, &out.join("migration/2-switch"));
+    let old = find(&switch, "Deployment", "redis").expect("old Redis in phase 2");
+    assert!(container(old, "exporter")["args"].is_null(), "{old}");
+    let args = container(old, "redis")["args"].to_string();
+    assert!(
+        args.ends_with(r#""--min-replicas-to-write","1","--min-replicas-max-lag","10"]"#),
+        "{args}"
+    );
+    let cleanup = kustomize(&kubectl, &out.join("migration/3-cleanup"));
+    assert!(find(&cleanup, "Deployment", "redis").is_none());
+    assert!(find(&cleanup, "Service", "redis-service").is_none());
+    let readme =
+        std::fs::read_to_string(out.join("migration/README.md")).unwrap_or_else(|e| panic!("{e}"));
+    assert!(
+        readme.contains("deployment/redis service/redis-service"),
+        "the README's kubectl delete misses the old Redis"
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// Without a base to find the old Redis in, `spec.migration.remove` is required: otherwise
+/// the last phase would leave the old Redis running.
+#[test]
+fn without_a_base_migration_remove_is_required() {
+    let dir = scratch_with_base("remove-required");
+    std::fs::remove_dir_all(dir.join("base")).unwrap_or_else(|e| panic!("{e}"));
+    let profile = dir.join("profile.yaml");
+    let text =
+        std::fs::read_to_string(fixture().join("profile.yaml")).unwrap_or_else(|e| panic!("{e}"));
+    let (kept, _) = text
+        .split_once("    remove:")
+        .expect("the fixture profile lists remove");
+    std::fs::write(&profile, kept.replace("    base: ../base\n", ""))
+        .unwrap_or_else(|e| panic!("{e}"));
+    let out = dir.join("out");
+    let output = render_out(&profile, &out);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(1), "{stderr}");
+    for needle in [
+        "error: the old Redis behind `redis-service` is not found in the migration base",
+        "so the last phase would leave it running",
+        "= field: spec.migration.remove",
+        "{kind: Deployment, name: redis}",
+    ] {
+        assert!(stderr.contains(needle), "`{needle}` not in\n{stderr}");
+    }
+    assert!(!out.exists(), "an invalid profile wrote output");
     let _ = std::fs::remove_dir_all(&dir);
 }
 
@@ -505,65 +617,232 @@ fn every_built_phase_validates_strictly_against_the_kubernetes_schemas() {
     let _ = std::fs::remove_dir_all(&dir);
 }
 
-/// `migrate.sh` against a fake redis-cli (a shell script answering from canned replies):
-/// the states in which copying would lose data are refused before anything is changed.
-#[test]
-fn migrate_sh_refuses_to_copy_while_sentinels_watch_or_over_existing_data() {
-    let Some(sh) = support::require_tool("sh") else {
-        return;
-    };
-    let dir = scratch_with_base("refusals");
-    let out = dir.join("out");
-    let rendered = render_out(&fixture().join("profile.yaml"), &out);
+/// A fake redis-cli for `migrate.sh`: `sh fake-redis-cli old|new|sentinel [redis-cli
+/// options] COMMAND...`. It logs each call (which server, its REDISCLI_AUTH, every argument on
+/// a line of its own) to `$FAKE_ARGS`, answers reads from canned replies and the environment,
+/// and records every command that would change something in `$FAKE_CHANGES`.
+const FAKE_REDIS_CLI: &str = r#"#!/bin/sh
+role=$1
+shift
+{
+    printf -- '--- %s REDISCLI_AUTH=%s\n' "$role" "${REDISCLI_AUTH-unset}"
+    for arg in "$@"; do printf '%s\n' "$arg"; done
+} >>"$FAKE_ARGS"
+remote=no
+while [ $# -gt 0 ]; do
+    case $1 in
+        -h) remote=yes; shift 2 ;;
+        -p | -a | --user) shift 2 ;;
+        --no-auth-warning) shift ;;
+        *) break ;;
+    esac
+done
+case "$role $remote $*" in
+    'old no PING')
+        if [ -n "${FAKE_OLD_DOWN:-}" ]; then
+            echo 'Could not connect to Redis at redis-service:6379: Connection refused' >&2
+            exit 1
+        fi
+        echo PONG ;;
+    'old no INFO server') printf 'redis_version:%s\r\nrun_id:abc\r\n' "$FAKE_VERSION" ;;
+    'new yes PING') printf '%s\n' "$FAKE_PROBE" ;;
+    'new no INFO replication') printf 'role:master\r\nconnected_slaves:2\r\n' ;;
+    *'CLIENT LIST') printf '%s\n' "$FAKE_CLIENTS" ;;
+    *DBSIZE) printf '%s\n' "$FAKE_KEYS" ;;
+    *) printf '%s %s\n' "$role" "$*" >>"$FAKE_CHANGES"; echo OK ;;
+esac
+"#;
+
+/// A fake world for `migrate.sh copy`, set through the fake redis-cli's environment.
+struct FakeWorld<'a> {
+    clients: &'a str,
+    keys: &'a str,
+    old_version: &'a str,
+    /// What the old Redis answers the new master's AUTH + PING.
+    probe: &'a str,
+    old_down: bool,
+}
+
+const HEALTHY: FakeWorld<'static> = FakeWorld {
+    clients: "id=8 addr=10.0.0.9:40001 name= db=0",
+    keys: "0",
+    old_version: "7.2.5",
+    probe: "PONG",
+    old_down: false,
+};
+
+/// `sh migrate.sh copy` with the fake redis-cli in `dir`: (exit code, stderr, changes made,
+/// the argument log). `hook_args` follow the role in every hook (shell text, as a user writes
+/// it); `old_auth` is OLD_REDISCLI_AUTH.
+fn fake_copy(
+    dir: &Path,
+    world: &FakeWorld,
+    hook_args: &str,
+    old_auth: Option<&str>,
+) -> (Option<i32>, String, String, String) {
+    let fake = dir.join("fake-redis-cli");
+    std::fs::write(&fake, FAKE_REDIS_CLI).unwrap_or_else(|e| panic!("{e}"));
+    let (changes, args) = (dir.join("changes"), dir.join("args"));
+    let _ = std::fs::remove_file(&changes);
+    let _ = std::fs::remove_file(&args);
+    // Unquoted: the scratch path has no space, and a hook of plain words works with any
+    // version of the script.
+    let hook = |role: &str| format!("sh {} {role}{hook_args}", fake.display());
+    let mut command = Command::new("sh");
+    command
+        .arg(dir.join("out/migration/migrate.sh"))
+        .arg("copy")
+        .env("OLD_REDIS", hook("old"))
+        .env("NEW_REDIS", hook("new"))
+        .env("SENTINEL", hook("sentinel"))
+        .env_remove("REDISCLI_AUTH")
+        .env("FAKE_CLIENTS", world.clients)
+        .env("FAKE_KEYS", world.keys)
+        .env("FAKE_VERSION", world.old_version)
+        .env("FAKE_PROBE", world.probe)
+        .env("FAKE_CHANGES", &changes)
+        .env("FAKE_ARGS", &args)
+        .env("SYNC_TIMEOUT_SECONDS", "0")
+        .env("LINK_TIMEOUT_SECONDS", "0");
+    if world.old_down {
+        command.env("FAKE_OLD_DOWN", "1");
+    }
+    if let Some(auth) = old_auth {
+        command.env("OLD_REDISCLI_AUTH", auth);
+    }
+    let output = command.output().unwrap_or_else(|e| panic!("{e}"));
+    (
+        output.status.code(),
+        String::from_utf8_lossy(&output.stderr).into_owned(),
+        std::fs::read_to_string(&changes).unwrap_or_default(),
+        std::fs::read_to_string(&args).unwrap_or_default(),
+    )
+}
+
+fn rendered_fixture(name: &str) -> PathBuf {
+    let dir = scratch_with_base(name);
+    let rendered = render_out(&fixture().join("profile.yaml"), &dir.join("out"));
     assert!(
         rendered.status.success(),
         "{}",
         String::from_utf8_lossy(&rendered.stderr)
     );
-    // Answers like a fresh master; CLIENT LIST and DBSIZE come from the environment; any
-    // command that would change something is recorded.
-    let fake = dir.join("fake-redis-cli");
-    std::fs::write(
-        &fake,
-        "#!/bin/sh\n\
-         case \"$*\" in\n\
-         'INFO replication') printf 'role:master\\r\\nconnected_slaves:2\\r\\n' ;;\n\
-         'CLIENT LIST') printf '%s\\n' \"$FAKE_CLIENTS\" ;;\n\
-         DBSIZE) printf '%s\\n' \"$FAKE_KEYS\" ;;\n\
-         *) printf '%s\\n' \"$*\" >>\"$FAKE_CHANGES\"; echo OK ;;\n\
-         esac\n",
-    )
-    .unwrap_or_else(|e| panic!("{e}"));
-    let changes = dir.join("changes");
-    let run = |clients: &str, keys: &str| {
-        Command::new(&sh)
-            .arg(out.join("migration/migrate.sh"))
-            .arg("copy")
-            .env("OLD_REDIS", format!("sh {}", fake.display()))
-            .env("NEW_REDIS", format!("sh {}", fake.display()))
-            .env("SENTINEL", format!("sh {}", fake.display()))
-            .env("FAKE_CLIENTS", clients)
-            .env("FAKE_KEYS", keys)
-            .env("FAKE_CHANGES", &changes)
-            .env("SYNC_TIMEOUT_SECONDS", "0")
-            .output()
-            .unwrap_or_else(|e| panic!("{e}"))
+    dir
+}
+
+/// The states in which copying would lose data are refused before anything is changed.
+#[test]
+fn migrate_sh_refuses_to_copy_while_sentinels_watch_or_over_existing_data() {
+    if support::require_tool("sh").is_none() {
+        return;
+    }
+    let dir = rendered_fixture("refusals");
+    let watched = FakeWorld {
+        clients: "id=7 addr=10.0.0.9:40000 name=sentinel-3f2a91c0-cmd db=0",
+        ..HEALTHY
     };
-    let watched = run(
-        "id=7 addr=10.0.0.9:40000 name=sentinel-3f2a91c0-cmd db=0",
-        "0",
-    );
-    let said = String::from_utf8_lossy(&watched.stderr);
-    assert_eq!(watched.status.code(), Some(1), "{said}");
+    let (code, said, changes, _) = fake_copy(&dir, &watched, "", None);
+    assert_eq!(code, Some(1), "{said}");
     assert!(said.contains("Sentinels are connected"), "{said}");
-    let full = run("id=8 addr=10.0.0.9:40001 name= db=0", "12");
-    let said = String::from_utf8_lossy(&full.stderr);
-    assert_eq!(full.status.code(), Some(1), "{said}");
+    assert_eq!(changes, "", "a refused copy changed something");
+    let full = FakeWorld {
+        keys: "12",
+        ..HEALTHY
+    };
+    let (code, said, changes, _) = fake_copy(&dir, &full, "", None);
+    assert_eq!(code, Some(1), "{said}");
     assert!(said.contains("holds 12 keys"), "{said}");
-    assert!(!changes.exists(), "a refused copy changed something");
-    // The same fake, empty and unwatched: copy goes ahead (and reconfigures the master).
-    let _ = run("id=8 addr=10.0.0.9:40001 name= db=0", "0");
-    let made = std::fs::read_to_string(&changes).unwrap_or_default();
-    assert!(made.contains("REPLICAOF redis-service 6379"), "{made}");
+    assert_eq!(changes, "", "a refused copy changed something");
+    // Empty and unwatched: copy goes ahead (and reconfigures the master).
+    let (_, said, changes, _) = fake_copy(&dir, &HEALTHY, "", None);
+    assert!(
+        changes.contains("new REPLICAOF redis-service 6379"),
+        "{changes}\n{said}"
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// An old Redis that cannot be migrated stops `copy` at once, with the reason, before
+/// anything changes: too old, refusing the password the new master replicates with, or
+/// unreachable.
+#[test]
+fn migrate_sh_copy_fails_fast_and_changes_nothing() {
+    if support::require_tool("sh").is_none() {
+        return;
+    }
+    let dir = rendered_fixture("fail-fast");
+    let cases = [
+        (
+            FakeWorld {
+                old_version: "6.0.9",
+                ..HEALTHY
+            },
+            "the old Redis is 6.0.9; the migration needs 6.2.0 or later",
+        ),
+        (
+            FakeWorld {
+                probe: "WRONGPASS invalid username-password pair or user is disabled.",
+                ..HEALTHY
+            },
+            "the old Redis refuses the password redis-master-0 replicates with",
+        ),
+        (
+            FakeWorld {
+                probe: "NOAUTH Authentication required.",
+                ..HEALTHY
+            },
+            "the old Redis needs a password",
+        ),
+        (
+            FakeWorld {
+                old_down: true,
+                ..HEALTHY
+            },
+            "OLD_REDIS could not run",
+        ),
+    ];
+    for (world, expected) in &cases {
+        let started = std::time::Instant::now();
+        let (code, said, changes, _) = fake_copy(&dir, world, "", None);
+        assert_eq!(code, Some(1), "{said}");
+        assert!(said.contains(expected), "`{expected}` not in:\n{said}");
+        assert_eq!(changes, "", "a refused copy changed something:\n{said}");
+        assert!(started.elapsed() < std::time::Duration::from_secs(5));
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// Hooks are shell text whose quoting holds, and the old Redis's password travels as
+/// REDISCLI_AUTH, never as a word of a command line: a password with a space, quotes, a
+/// glob and a `$` arrives intact.
+#[test]
+fn migrate_sh_hooks_take_any_password() {
+    if support::require_tool("sh").is_none() {
+        return;
+    }
+    let dir = rendered_fixture("hooks");
+    let password = "pa ss* \"q' $HOME";
+    // Hooks with a quoted argument, as a user writes them.
+    let (_, said, _, args) = fake_copy(&dir, &HEALTHY, " -a 'pa ss*'", Some(password));
+    let calls: Vec<&str> = args.split("--- ").filter(|c| !c.is_empty()).collect();
+    for role in ["old", "new"] {
+        assert!(
+            calls.iter().any(|c| c.starts_with(role)),
+            "no {role} call:\n{said}"
+        );
+    }
+    for call in &calls {
+        let mut lines = call.lines();
+        let first = lines.next().unwrap_or_default();
+        // Only the old Redis's calls carry its password.
+        let auth = if first.starts_with("old ") {
+            password
+        } else {
+            "unset"
+        };
+        assert!(first.ends_with(&format!(" REDISCLI_AUTH={auth}")), "{call}");
+        assert_eq!(lines.next(), Some("-a"), "{call}");
+        assert_eq!(lines.next(), Some("pa ss*"), "{call}");
+    }
     let _ = std::fs::remove_dir_all(&dir);
 }

@@ -158,6 +158,9 @@ pub struct RehearseArgs {
     /// absent.
     #[arg(long, value_name = "DIR", requires = "migration")]
     pub base: Option<std::path::PathBuf>,
+    /// With --migration: run this scenario only.
+    #[arg(long, value_enum, value_name = "SCENARIO", requires = "migration")]
+    pub only: Option<crate::rehearse::migration::Scenario>,
 }
 
 #[derive(Debug, Args)]

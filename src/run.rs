@@ -421,7 +421,10 @@ fn run_rehearse_migration(args: &RehearseArgs, dep: &Deployment) -> i32 {
         preloaded: migration::DEFAULT_PRELOADED,
     };
     let mut outcomes = Vec::new();
-    for scenario in migration::SCENARIOS {
+    for scenario in migration::SCENARIOS
+        .into_iter()
+        .filter(|s| args.only.is_none_or(|only| only == *s))
+    {
         match migration::run(dep, old.as_ref(), scenario, &options, &mut |line| {
             eprintln!("rehearse: {line}");
         }) {

@@ -531,6 +531,51 @@ fn rehearse_migration_passes_every_scenario() {
     assert!(output.status.success(), "exit {:?}", output.status);
 }
 
+/// Without a base the old Redis is a plain `redis-server` that phase 2 leaves running as it
+/// is: `verify` then judges the very process of the cutover (same run_id: its write count and
+/// replication offset), and must still fail when a write got past the fence.
+#[test]
+fn rehearse_migration_without_a_base() {
+    if let Some(why) = redis_sentinel_gen::rehearse::missing_prerequisites() {
+        assert!(
+            !support::in_ci(),
+            "the migration rehearsal must run in CI: {why}"
+        );
+        eprintln!("\n!!!!!!!!!!\nSKIPPED: migration rehearsal: {why}\n!!!!!!!!!!\n");
+        return;
+    }
+    for tool in ["redis-cli", "sh"] {
+        if support::require_tool(tool).is_none() {
+            return;
+        }
+    }
+    let output = Command::new(BIN)
+        .arg("rehearse")
+        .arg(fixture().join("profile.yaml"))
+        .args(["--migration", "--only", "normal"])
+        .args(["--first-ip", "127.0.0.100", "--json"])
+        .output()
+        .unwrap_or_else(|e| panic!("cannot run redis-sentinel-gen: {e}"));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    eprintln!("{stderr}");
+    let outcomes: Vec<Value> = serde_json::from_slice(&output.stdout)
+        .unwrap_or_else(|e| panic!("no JSON report ({e}); exit {:?}", output.status));
+    let [outcome] = outcomes.as_slice() else {
+        panic!("one scenario expected: {outcomes:?}");
+    };
+    assert!(stderr.contains("a plain redis-server"), "{stderr}");
+    assert!(!stderr.contains("restarted it with the fence"), "{stderr}");
+    assert_eq!(outcome["failures"], serde_json::json!([]));
+    assert_eq!(outcome["keys_carried"], outcome["preloaded_keys"]);
+    for client in outcome["clients"].as_array().expect("clients") {
+        assert_eq!(client["lost"], 0, "{client}");
+    }
+    for check in outcome["verify_checks"].as_array().expect("verify checks") {
+        assert_eq!(check["verify_failed"], true, "{check}");
+    }
+    assert!(output.status.success(), "exit {:?}", output.status);
+}
+
 #[test]
 fn migrate_sh_passes_shellcheck_for_every_shipped_profile() {
     let Some(shellcheck) = support::require_tool("shellcheck") else {

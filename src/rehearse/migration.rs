@@ -54,8 +54,8 @@ const TAIL: Duration = Duration::from_secs(1);
 /// The password of the old Redis in [`Scenario::WrongOldPassword`]: not the Secret's.
 const OLD_PASSWORD: &str = "old * pass'word";
 
-/// What is done during the migration.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// What is done during the migration (`rehearse --migration --only <scenario>`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 pub enum Scenario {
     /// The README's order, cutover 2 s after copy.
     Normal,
@@ -267,7 +267,7 @@ pub fn run(
     std::fs::write(&script, file(rendered_migration::SCRIPT)?)?;
 
     let old_password = (scenario == Scenario::WrongOldPassword).then_some(OLD_PASSWORD);
-    let mut old_redis = OldProcess::start(
+    let old_redis = OldProcess::start(
         opts.old_ip,
         migration.from.port,
         &work.join("old"),
@@ -294,6 +294,9 @@ pub fn run(
 
     let quorum = usize::try_from(dep.sentinel.quorum)?;
     let mut rig = Rig::new(cluster, dep.master_name.clone(), password, quorum)?;
+    // Declared after the cluster, so dropped before it on every path: the cluster's address
+    // lock must outlive the old Redis on its address.
+    let mut old_redis = old_redis;
     let master_pod = rig.redis[0].clone();
     let mut outcome = Outcome {
         scenario,
@@ -435,27 +438,33 @@ pub fn run(
         outcome.failures.push(format!("verify failed:\n{said}"));
     }
     if scenario == Scenario::Normal {
-        // verify must fail when the old Redis could have acknowledged a write.
+        // verify must fail when the old Redis could have acknowledged a write, and say why.
         let mut old_conn = old_redis.conn()?;
-        old_conn.call(&["CONFIG", "SET", "min-replicas-to-write", "0"])?;
-        let failed = sentinel_hooks.run(&script, "verify", None).is_err();
-        outcome
-            .verify_checks
-            .push(("the fence was lifted".into(), failed));
-        old_conn.call(&["SET", "written-past-the-fence", "1"])?;
-        old_conn.call(&["CONFIG", "SET", "min-replicas-to-write", "1"])?;
-        let failed = sentinel_hooks.run(&script, "verify", None).is_err();
-        outcome.verify_checks.push((
-            "the old Redis acknowledged a write, fence back on".into(),
-            failed,
-        ));
-        for (what, failed) in &outcome.verify_checks {
+        let check = |what: &str, reason: &str, outcome: &mut Outcome| {
+            let (failed, said) = match sentinel_hooks.run(&script, "verify", None) {
+                Ok(said) => (false, said),
+                Err(said) => (true, said),
+            };
+            outcome.verify_checks.push((what.to_string(), failed));
             if !failed {
                 outcome
                     .failures
                     .push(format!("verify passed although {what}"));
+            } else if !said.contains(reason) {
+                outcome.failures.push(format!(
+                    "verify failed after {what}, but not for `{reason}`:\n{said}"
+                ));
             }
-        }
+        };
+        old_conn.call(&["CONFIG", "SET", "min-replicas-to-write", "0"])?;
+        check("the fence was lifted", "is not fenced", &mut outcome);
+        old_conn.call(&["SET", "written-past-the-fence", "1"])?;
+        old_conn.call(&["CONFIG", "SET", "min-replicas-to-write", "1"])?;
+        check(
+            "the old Redis acknowledged a write, fence back on",
+            "write command(s)",
+            &mut outcome,
+        );
     }
     // Phase 3: the old Redis is deleted.
     old_redis.stop();

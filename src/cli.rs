@@ -116,7 +116,8 @@ Examples:
     #[command(after_help = "\
 Examples:
   sudo redis-sentinel-gen rehearse                     # the embedded reference profile
-  sudo redis-sentinel-gen rehearse profiles/shop.yaml --json > rehearsal.json")]
+  sudo redis-sentinel-gen rehearse profiles/shop.yaml --json > rehearsal.json
+  sudo redis-sentinel-gen rehearse --migration --base ../base   # the migration instead")]
     Rehearse(RehearseArgs),
     /// What a profile change does to the running deployment, before it is applied: the
     /// objects it changes, whether `kubectl apply` alone is safe, which pods restart, and the
@@ -211,6 +212,18 @@ pub struct RehearseArgs {
     /// Address of the first emulated pod; the others take the next ones (loopback only).
     #[arg(long, default_value_t = crate::rehearse::DEFAULT_FIRST_IP, value_name = "IP")]
     pub first_ip: std::net::Ipv4Addr,
+    /// Rehearse the migration from a single Redis (spec.migration) instead of the failovers:
+    /// the phases and migrate.sh, with the clients switching over, in four scenarios.
+    #[arg(long)]
+    pub migration: bool,
+    /// With --migration: the kustomize base the old Redis is taken from (the workload behind
+    /// spec.migration.from.host, with its container's arguments); a plain redis-server when
+    /// absent.
+    #[arg(long, value_name = "DIR", requires = "migration")]
+    pub base: Option<std::path::PathBuf>,
+    /// With --migration: run this scenario only.
+    #[arg(long, value_enum, value_name = "SCENARIO", requires = "migration")]
+    pub only: Option<crate::rehearse::migration::Scenario>,
 }
 
 #[derive(Debug, Args)]

@@ -13,7 +13,7 @@ use crate::cli::{
 };
 use crate::diagnostic::{self, Finding};
 use crate::profile::load::{self, Capped, Loaded, Source, read_capped_from};
-use crate::render::{clients, migration, runbook};
+use crate::render::{clients, migration, old_redis, runbook};
 use crate::resolve::Deployment;
 use crate::{base, emit, krm, kustomize, render, resolve, validate};
 
@@ -167,10 +167,19 @@ fn resolve_checked(
 /// never disagree about the tree. In this order: `redis-sentinel.yaml`, `kustomization.yaml`,
 /// the `clients/` Component, the `migration/` README, script, deployment copy and phases,
 /// `RUNBOOK.md`.
-fn output_tree(dep: &Deployment) -> anyhow::Result<Vec<(String, String)>> {
+fn output_tree(dep: &Deployment, out: &Path) -> anyhow::Result<Vec<(String, String)>> {
     let deployment = render::redis_sentinel_yaml(dep)?;
     let mut files = clients::files(dep)?;
-    files.extend(migration::files(dep, &deployment)?);
+    // The old Redis as the base shows it, when it can be read (validation has said when not).
+    let old = dep.migration.as_ref().and_then(|m| {
+        old_redis::find(
+            &validate::join_lexically(out, &m.base),
+            &m.from.host,
+            m.from.port,
+        )
+        .ok()
+    });
+    files.extend(migration::files(dep, &deployment, old.as_ref())?);
     files.insert(
         0,
         (
@@ -210,7 +219,7 @@ fn run_render(args: &RenderArgs) -> i32 {
         Err(code) => return code,
     };
     report(match &args.out {
-        Some(dir) => output_tree(&dep)
+        Some(dir) => output_tree(&dep, dir)
             .and_then(|files| emit::write_tree(dir, &clients::header(&dep), &files))
             .map(|()| {
                 if !args.quiet {
@@ -255,7 +264,7 @@ fn run_check(args: &CheckArgs) -> i32 {
         Ok(dep) => dep,
         Err(code) => return code,
     };
-    let stale = match output_tree(&dep)
+    let stale = match output_tree(&dep, &args.out)
         .and_then(|files| emit::check_tree(&args.out, &clients::header(&dep), &files))
     {
         Ok(stale) => stale,
@@ -425,6 +434,9 @@ fn run_rehearse(args: &RehearseArgs) -> i32 {
         );
         return EXIT_USAGE;
     }
+    if args.migration {
+        return run_rehearse_migration(args, &dep);
+    }
     let options = crate::rehearse::Options {
         first_ip: args.first_ip,
         kill_runs: usize::from(args.kill_runs),
@@ -453,6 +465,63 @@ fn run_rehearse(args: &RehearseArgs) -> i32 {
             eprintln!("error: {e:#}");
             EXIT_INVALID
         }
+    }
+}
+
+/// `rehearse --migration`: every migration scenario; the summaries (or JSON) on stdout;
+/// exit 1 when one misses its bounds or cannot run.
+fn run_rehearse_migration(args: &RehearseArgs, dep: &Deployment) -> i32 {
+    use crate::rehearse::migration;
+    let Some(from) = dep.migration.as_ref().map(|m| &m.from) else {
+        eprintln!("error: the profile has no spec.migration to rehearse");
+        return EXIT_INVALID;
+    };
+    let old = match &args.base {
+        Some(base) => match old_redis::find(base, &from.host, from.port) {
+            Ok(old) => Some(old),
+            Err(why) => {
+                eprintln!("error: --base {}: {why}", base.display());
+                return EXIT_INVALID;
+            }
+        },
+        None => None,
+    };
+    let options = migration::Options {
+        first_ip: args.first_ip,
+        old_ip: migration::old_ip(args.first_ip),
+        preloaded: migration::DEFAULT_PRELOADED,
+    };
+    let mut outcomes = Vec::new();
+    for scenario in migration::SCENARIOS
+        .into_iter()
+        .filter(|s| args.only.is_none_or(|only| only == *s))
+    {
+        match migration::run(dep, old.as_ref(), scenario, &options, &mut |line| {
+            eprintln!("rehearse: {line}");
+        }) {
+            Ok(outcome) => {
+                eprintln!("rehearse: {}", outcome.summary());
+                outcomes.push(outcome);
+            }
+            Err(e) => {
+                eprintln!("error: {}: {e:#}", scenario.title());
+                return EXIT_INVALID;
+            }
+        }
+    }
+    let text = if args.json {
+        let all: Vec<serde_json::Value> = outcomes.iter().map(migration::Outcome::json).collect();
+        format!("{:#}\n", serde_json::Value::Array(all))
+    } else {
+        outcomes
+            .iter()
+            .map(|o| format!("{}\n", o.summary()))
+            .collect()
+    };
+    match print_stdout(&text) {
+        Ok(()) if outcomes.iter().all(migration::Outcome::passed) => EXIT_OK,
+        Ok(()) => EXIT_INVALID,
+        Err(e) => report(Err(e)),
     }
 }
 

@@ -14,6 +14,7 @@ use crate::profile::spec::{API_VERSION, KIND, Profile, ResourceAmounts, Resource
 use crate::profile::{bounds, grammar};
 use crate::quantity::Quantity;
 use crate::render::config_files::SHUTDOWN_RESERVE_SECONDS;
+use crate::render::old_redis;
 use crate::resolve::{self, ContainerResources, Effective};
 
 /// Oldest Redis with `replica-announce-ip` hostnames, `resolve-hostnames` /
@@ -934,8 +935,47 @@ pub fn output_paths(profile: &Profile, map: &SourceMap, out: &std::path::Path) -
     let is_kustomization = ["kustomization.yaml", "kustomization.yml", "Kustomization"]
         .iter()
         .any(|name| dir.join(name).is_file());
+    let port = migration.from.port.unwrap_or(resolve::REDIS_PORT);
+    // Phase 3 removes the old Redis: found in the base, or named in the profile. Found, phase
+    // 2 also restarts it fenced; otherwise the fence is only the live setting of the cutover.
+    let not_found = if is_kustomization {
+        old_redis::find(&dir, &migration.from.host, port).err()
+    } else {
+        Some(format!("the base {} cannot be read", dir.display()))
+    };
+    let mut findings = Vec::new();
+    if let Some(why) = not_found {
+        let valid_remove = "the old Redis's objects, e.g. `remove: [{kind: Deployment, name: \
+                            redis}, {kind: Service, name: redis-service}]`";
+        if migration.remove.is_empty() {
+            findings.push(
+                map.error(
+                    "spec.migration.remove",
+                    format!(
+                        "the old Redis behind `{}` is not found in the migration base ({why}), \
+                         so the last phase would leave it running",
+                        migration.from.host
+                    ),
+                )
+                .valid(valid_remove),
+            );
+        } else if is_kustomization {
+            findings.push(
+                map.warning(
+                    "spec.migration",
+                    format!(
+                        "the old Redis behind `{}` is not found in the migration base ({why}): \
+                         phase 2 cannot restart it fenced, so from the cutover until phase 3 \
+                         a restart of it would accept writes again",
+                        migration.from.host
+                    ),
+                )
+                .valid("a base whose kustomization lists the old Redis's Service and workload as local files"),
+            );
+        }
+    }
     if is_kustomization {
-        return Vec::new();
+        return findings;
     }
     let what = if dir.is_dir() {
         "has no kustomization.yaml"
@@ -945,7 +985,7 @@ pub fn output_paths(profile: &Profile, map: &SourceMap, out: &std::path::Path) -
     let shown = dir.display();
     let valid = "the directory of the kustomization that lists the old Redis and the clients, \
                  relative to the output directory";
-    vec![match migration.base {
+    findings.push(match migration.base {
         Some(_) => map
             .error(
                 "spec.migration.base",
@@ -962,12 +1002,13 @@ pub fn output_paths(profile: &Profile, map: &SourceMap, out: &std::path::Path) -
                 ),
             )
             .valid(valid),
-    }]
+    });
+    findings
 }
 
 /// `out` joined with the relative `path`, `..` resolved lexically: `render --out` creates `out`
 /// only after validation, and the kernel resolves `out/..` only when `out` exists.
-pub(crate) fn join_lexically(out: &std::path::Path, path: &str) -> std::path::PathBuf {
+pub fn join_lexically(out: &std::path::Path, path: &str) -> std::path::PathBuf {
     use std::path::Component;
     let mut joined = out.to_path_buf();
     for part in path.split('/') {

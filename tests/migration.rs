@@ -3,31 +3,19 @@
 //! - `kubectl kustomize` builds every phase of the reference profile over the fixture base
 //!   (`tests/fixtures/migration/base`: the single Redis and the two welcomebot Deployments with
 //!   `REDIS_ADDR`), and the parsed result is what each phase promises;
-//! - the data carry-over runs for real: an "old" `redis-server` holding N keys and taking
-//!   continuous writes is migrated by the rendered `migration/migrate.sh` (the script the
-//!   README tells operators to run) onto the rendered pods (`rehearse` emulation: the real start
-//!   scripts, config and env), then the rendered Sentinels start; every key and every
-//!   acknowledged write must be on the master the Sentinels name.
+//! - the whole migration runs for real with `rehearse --migration` (src/rehearse/migration.rs):
+//!   an old `redis-server` with data, the rendered pods, the rendered `migrate.sh`, two clients
+//!   switching from `REDIS_ADDR` to Sentinel discovery at different times after the cutover;
+//! - `migrate.sh` against a fake redis-cli for the refusals that need no real server.
 //!
-//! The real-Redis test binds 127.0.0.100 and up (the pods) and 127.0.0.120 (the old Redis).
+//! The real-Redis test binds 127.0.0.100 and up (the pods) and 127.0.0.200 (the old Redis).
 
 mod support;
 
-use std::io::{BufRead, BufReader, Write as _};
-use std::net::{Ipv4Addr, TcpListener, TcpStream};
-use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Output, Stdio};
-use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
-use std::thread;
-use std::time::{Duration, Instant};
+use std::process::{Command, Output};
 
-use anyhow::{Context, Result, bail, ensure};
 use serde_json::Value;
-
-use redis_sentinel_gen::rehearse::redis_cli::{RedisCli, field, poll, values_of};
-use redis_sentinel_gen::rehearse::{Cluster, Manifests, Secrets};
 
 const BIN: &str = env!("CARGO_BIN_EXE_redis-sentinel-gen");
 const NAMESPACE: &str = "welcomebot";
@@ -235,6 +223,16 @@ fn every_phase_builds_over_the_fixture_base_and_does_what_it_says() {
     let copy = find(&phase1, "NetworkPolicy", "redis-master-migration-copy")
         .expect("phase 1 lets the Redis pods reach the old Redis");
     assert_eq!(copy["spec"]["egress"][0]["ports"][0]["port"], 6379);
+    // Quiet until the switch: no alert rules (RedisNoMaster would page during the copy), the
+    // backup suspended (no Sentinel to ask for a replica).
+    assert!(find(&phase1, "PrometheusRule", "redis-sentinel").is_none());
+    let backup = find(&phase1, "CronJob", "redis-backup").expect("backup CronJob in phase 1");
+    assert_eq!(backup["spec"]["suspend"], true);
+    // The old Redis runs unfenced until the cutover: phase 1 leaves it as the base has it.
+    assert_eq!(
+        find(&phase1, "Deployment", "redis"),
+        find(&base, "Deployment", "redis")
+    );
 
     // Phases 2 and 3: Sentinels at full count, every client switched.
     for phase in ["2-switch", "3-cleanup"] {
@@ -261,6 +259,26 @@ fn every_phase_builds_over_the_fixture_base_and_does_what_it_says() {
             value_of(&env(container(worker, "log-shipper")), "REDIS_ADDR"),
             Some(&serde_json::json!({"value": "logs-redis:6379"}))
         );
+        assert!(find(&objects, "PrometheusRule", "redis-sentinel").is_some());
+        let backup = find(&objects, "CronJob", "redis-backup").expect("backup CronJob");
+        assert!(backup["spec"]["suspend"].is_null(), "{phase}: {backup}");
+        if phase == "2-switch" {
+            // The fence on the old Redis's command line: a restart keeps it.
+            let old = find(&objects, "Deployment", "redis").expect("old Redis in phase 2");
+            assert_eq!(
+                container(old, "redis")["args"],
+                serde_json::json!([
+                    "--appendonly",
+                    "yes",
+                    "--protected-mode",
+                    "no",
+                    "--min-replicas-to-write",
+                    "1",
+                    "--min-replicas-max-lag",
+                    "10"
+                ])
+            );
+        }
         let expected_old = if phase == "3-cleanup" { 0 } else { 2 };
         assert_eq!(
             old_count(&objects),
@@ -289,6 +307,88 @@ fn every_phase_builds_over_the_fixture_base_and_does_what_it_says() {
             &["LOG_LEVEL"],
         );
     }
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// The old Redis is found in the base through the Service's selector: the last phase
+/// removes it although the profile lists nothing in `spec.migration.remove`, and phase 2
+/// fences the container that serves the Service's port.
+#[test]
+fn the_old_redis_is_found_in_the_base_without_remove() {
+    let Some(kubectl) = support::require_tool("kubectl") else {
+        return;
+    };
+    let dir = scratch_with_base("found");
+    let profile = dir.join("profile.yaml");
+    let text =
+        std::fs::read_to_string(fixture().join("profile.yaml")).unwrap_or_else(|e| panic!("{e}"));
+    let (kept, _) = text
+        .split_once("    remove:")
+        .expect("the fixture profile lists remove");
+    std::fs::write(&profile, kept).unwrap_or_else(|e| panic!("{e}"));
+    // A second container before the Redis one: the fence must go to the one serving the port.
+    let redis_yaml = dir.join("base/redis.yaml");
+    let base = std::fs::read_to_string(&redis_yaml)
+        .unwrap_or_else(|e| panic!("{e}"))
+        .replace(
+            "      containers:\n",
+            "      containers:\n        - name: exporter\n          image: oliver006/redis_exporter:v1.62.0\n",
+        );
+    std::fs::write(&redis_yaml, base).unwrap_or_else(|e| panic!("{e}"));
+    let out = dir.join("out");
+    let rendered = render_out(&profile, &out);
+    assert!(
+        rendered.status.success(),
+        "{}",
+        String::from_utf8_lossy(&rendered.stderr)
+    );
+    let switch = kustomize(&kubectl, &out.join("migration/2-switch"));
+    let old = find(&switch, "Deployment", "redis").expect("old Redis in phase 2");
+    assert!(container(old, "exporter")["args"].is_null(), "{old}");
+    let args = container(old, "redis")["args"].to_string();
+    assert!(
+        args.ends_with(r#""--min-replicas-to-write","1","--min-replicas-max-lag","10"]"#),
+        "{args}"
+    );
+    let cleanup = kustomize(&kubectl, &out.join("migration/3-cleanup"));
+    assert!(find(&cleanup, "Deployment", "redis").is_none());
+    assert!(find(&cleanup, "Service", "redis-service").is_none());
+    let readme =
+        std::fs::read_to_string(out.join("migration/README.md")).unwrap_or_else(|e| panic!("{e}"));
+    assert!(
+        readme.contains("deployment/redis service/redis-service"),
+        "the README's kubectl delete misses the old Redis"
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// Without a base to find the old Redis in, `spec.migration.remove` is required: otherwise
+/// the last phase would leave the old Redis running.
+#[test]
+fn without_a_base_migration_remove_is_required() {
+    let dir = scratch_with_base("remove-required");
+    std::fs::remove_dir_all(dir.join("base")).unwrap_or_else(|e| panic!("{e}"));
+    let profile = dir.join("profile.yaml");
+    let text =
+        std::fs::read_to_string(fixture().join("profile.yaml")).unwrap_or_else(|e| panic!("{e}"));
+    let (kept, _) = text
+        .split_once("    remove:")
+        .expect("the fixture profile lists remove");
+    std::fs::write(&profile, kept.replace("    base: ../base\n", ""))
+        .unwrap_or_else(|e| panic!("{e}"));
+    let out = dir.join("out");
+    let output = render_out(&profile, &out);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(1), "{stderr}");
+    for needle in [
+        "error: the old Redis behind `redis-service` is not found in the migration base",
+        "so the last phase would leave it running",
+        "= field: spec.migration.remove",
+        "{kind: Deployment, name: redis}",
+    ] {
+        assert!(stderr.contains(needle), "`{needle}` not in\n{stderr}");
+    }
+    assert!(!out.exists(), "an invalid profile wrote output");
     let _ = std::fs::remove_dir_all(&dir);
 }
 
@@ -328,498 +428,152 @@ fn a_migration_base_that_does_not_exist_is_an_error_with_its_position() {
 }
 
 // ---------------------------------------------------------------------------------------------
-// The data carry-over on real Redis
+// The whole migration on real Redis: `rehearse --migration`
 
-/// The Secret the fixture profile names, and an awkward password for it.
-const SECRET: (&str, &str) = ("redis-auth", "password");
-const PASSWORD: &str = "m1gr \"pa ss' $word";
-const FIRST_IP: Ipv4Addr = Ipv4Addr::new(127, 0, 0, 100);
-const OLD_IP: Ipv4Addr = Ipv4Addr::new(127, 0, 0, 120);
-const OLD_HOST: &str = "redis-service";
-/// Keys the old Redis holds before the migration starts.
-const PRELOADED: usize = 20_000;
-const REDIS_PORT: u16 = 6379;
-const SENTINEL_PORT: u16 = 26379;
-const CONVERGE: Duration = Duration::from_secs(60);
-
+/// `redis-sentinel-gen rehearse --migration` on the fixture profile and base: every scenario
+/// within its bounds. The pods take 127.0.0.100 and up, the old Redis 127.0.0.200.
 #[test]
-fn migration_from_a_single_redis_loses_no_acknowledged_write() -> Result<()> {
-    let Some(redis_cli) = prerequisites() else {
-        return Ok(());
-    };
-    let dir = scratch_with_base("real");
-    let out = dir.join("out");
-    let rendered = render_out(&fixture().join("profile.yaml"), &out);
-    ensure!(
-        rendered.status.success(),
-        "render failed: {}",
-        String::from_utf8_lossy(&rendered.stderr)
-    );
-    let script = out.join("migration/migrate.sh");
-    let manifests = Manifests::parse(&std::fs::read_to_string(out.join("redis-sentinel.yaml"))?)?;
-    let secrets = Secrets::from([((SECRET.0.into(), SECRET.1.into()), PASSWORD.into())]);
-    let mut cluster = Cluster::new(manifests, secrets, FIRST_IP, "cluster.local")?;
-    cluster.add_host(OLD_IP, OLD_HOST)?;
-    let cli = RedisCli {
-        bin: redis_cli,
-        password: PASSWORD.into(),
-    };
-    let ip_of = |sts: &str| -> Vec<Ipv4Addr> {
-        cluster
-            .pods()
-            .iter()
-            .filter(|p| p.stateful_set == sts)
-            .map(|p| p.ip)
-            .collect()
-    };
-    let master_ip = ip_of("redis-master")[0];
-    let sentinel_ips = ip_of("redis-sentinel");
-    let master_fqdn = format!("redis-master-0.redis-headless.{NAMESPACE}.svc.cluster.local");
-
-    // The single Redis of today, with its data, taking writes all along.
-    let old = OldRedis::start(&dir)?;
-    let loaded = preload(PRELOADED)?;
-    ensure!(
-        loaded == PRELOADED,
-        "preloaded {loaded} of {PRELOADED} keys"
-    );
-    let writer = Writer::start();
-
-    // Phase 1: the Redis pods, no Sentinel.
-    let redis_pods: Vec<String> = cluster
-        .pods()
-        .iter()
-        .filter(|p| p.stateful_set != "redis-sentinel")
-        .map(|p| p.name.clone())
-        .collect();
-    for pod in &redis_pods {
-        cluster.start(pod)?;
-    }
-    let logs = |cluster: &Cluster, e: anyhow::Error| {
-        e.context(format!(
-            "pod logs:\n{}\nold Redis log:\n{}",
-            cluster.log_tails(20),
-            old.log()
-        ))
-    };
-    poll(
-        CONVERGE,
-        "the new master with 2 replicas online",
-        || exited(&mut cluster),
-        || {
-            let info = cli.info(master_ip, REDIS_PORT, "replication")?;
-            ensure!(
-                field(&info, "role") == Some("master")
-                    && field(&info, "connected_slaves") == Some("2"),
-                "{info:?}"
-            );
-            Ok(())
-        },
-    )
-    .map_err(|e| logs(&cluster, e))?;
-
-    let hooks = Hooks {
-        old: format!("env -u REDISCLI_AUTH redis-cli -h {OLD_IP} -p {REDIS_PORT}"),
-        new: format!("redis-cli -h {master_ip} -p {REDIS_PORT}"),
-        sentinel: format!("redis-cli -h {} -p {SENTINEL_PORT}", sentinel_ips[0]),
-    };
-    hooks.run(&script, "copy").map_err(|e| logs(&cluster, e))?;
-    let acked_at_copy = writer.acked();
-    // Writes keep flowing to the old Redis and through to the new master.
-    thread::sleep(Duration::from_secs(2));
-    let acked_before_cutover = writer.acked();
-    hooks
-        .run(&script, "cutover")
-        .map_err(|e| logs(&cluster, e))?;
-
-    // Phase 2: the Sentinels.
-    let sentinel_pods: Vec<String> = cluster
-        .pods()
-        .iter()
-        .filter(|p| p.stateful_set == "redis-sentinel")
-        .map(|p| p.name.clone())
-        .collect();
-    for pod in &sentinel_pods {
-        cluster.start(pod)?;
-    }
-    poll(
-        CONVERGE,
-        "every Sentinel naming the new master",
-        || exited(&mut cluster),
-        || {
-            for ip in &sentinel_ips {
-                let reply = cli.call(
-                    *ip,
-                    SENTINEL_PORT,
-                    &["SENTINEL", "get-master-addr-by-name", MASTER_NAME],
-                )?;
-                ensure!(
-                    reply.lines().next() == Some(master_fqdn.as_str()),
-                    "{ip}: {reply:?}"
-                );
-                let replicas =
-                    cli.call(*ip, SENTINEL_PORT, &["SENTINEL", "replicas", MASTER_NAME])?;
-                ensure!(
-                    values_of(&replicas, "ip").len() == 2,
-                    "{ip} knows replicas {replicas:?}"
-                );
-                let quorum =
-                    cli.call(*ip, SENTINEL_PORT, &["SENTINEL", "ckquorum", MASTER_NAME])?;
-                ensure!(quorum.starts_with("OK 3 "), "{ip}: {quorum}");
-            }
-            Ok(())
-        },
-    )
-    .map_err(|e| logs(&cluster, e))?;
-    hooks
-        .run(&script, "verify")
-        .map_err(|e| logs(&cluster, e))?;
-    let (acked, rejected) = writer.stop()?;
-
-    // Count on the master the Sentinels name.
-    let named = cli.call(
-        sentinel_ips[1],
-        SENTINEL_PORT,
-        &["SENTINEL", "get-master-addr-by-name", MASTER_NAME],
-    )?;
-    let named_ip = cluster
-        .pods()
-        .iter()
-        .find(|p| Some(p.fqdn.as_str()) == named.lines().next())
-        .map(|p| p.ip)
-        .with_context(|| format!("the Sentinels name an unknown master: {named:?}"))?;
-    let mut master = Resp::connect(named_ip, Some(PASSWORD))?;
-    let mut missing_preloaded = 0;
-    for i in 0..PRELOADED {
-        if master.command(&["GET", &format!("k:{i}")])? != Reply::Bulk(Some(format!("v{i}"))) {
-            missing_preloaded += 1;
-        }
-    }
-    let mut lost = Vec::new();
-    for i in &acked {
-        if master.command(&["GET", &format!("w:{i}")])? != Reply::Bulk(Some(i.to_string())) {
-            lost.push(*i);
-        }
-    }
-    let not_fenced: Vec<&(u64, String)> = rejected
-        .iter()
-        .filter(|(_, e)| !e.starts_with("NOREPLICAS"))
-        .collect();
-    // The new master takes writes (its replicas satisfy min-replicas-to-write).
-    let probe = master.command(&["SET", "migration:probe", "1"])?;
-
-    eprintln!(
-        "\nmigration on real Redis: N = {PRELOADED} preloaded keys, {} missing; {} writes \
-         acknowledged by the old Redis ({} of them while it streamed to the synced new master), {} lost; {} refused after the \
-         cutover (NOREPLICAS)",
-        missing_preloaded,
-        acked.len(),
-        acked_before_cutover - acked_at_copy,
-        lost.len(),
-        rejected.len()
-    );
-    ensure!(
-        missing_preloaded == 0,
-        "{missing_preloaded} of {PRELOADED} preloaded keys missing"
-    );
-    ensure!(
-        lost.is_empty(),
-        "{} acknowledged writes lost: {:?}",
-        lost.len(),
-        &lost[..lost.len().min(20)]
-    );
-    ensure!(
-        acked_before_cutover > acked_at_copy,
-        "no write was acknowledged while the copy ran"
-    );
-    ensure!(
-        not_fenced.is_empty(),
-        "writes refused for another reason than the fence: {not_fenced:?}"
-    );
-    ensure!(
-        probe == Reply::Simple("OK".into()),
-        "the new master refuses writes: {probe:?}"
-    );
-    drop(cluster);
-    drop(old);
-    let _ = std::fs::remove_dir_all(&dir);
-    Ok(())
-}
-
-/// Pods whose container exited: no use waiting for them.
-fn exited(cluster: &mut Cluster) -> Option<String> {
-    let exited: Vec<String> = cluster
-        .exited()
-        .iter()
-        .map(|(pod, status)| format!("{pod} ({status})"))
-        .collect();
-    (!exited.is_empty()).then(|| format!("pods exited: {}", exited.join(", ")))
-}
-
-/// Root and every tool the emulation, the script and the checks use; `None`: skipped (never
-/// in CI).
-fn prerequisites() -> Option<PathBuf> {
-    let root = std::fs::metadata("/proc/self").is_ok_and(|m| m.uid() == 0);
-    if !root {
+fn rehearse_migration_passes_every_scenario() {
+    if let Some(why) = redis_sentinel_gen::rehearse::missing_prerequisites() {
         assert!(
             !support::in_ci(),
-            "this test needs root in CI (mount namespaces)"
+            "the migration rehearsal must run in CI: {why}"
         );
-        eprintln!("\n!!!!!!!!!!\nSKIPPED: real-Redis migration test needs root\n!!!!!!!!!!\n");
-        return None;
+        eprintln!("\n!!!!!!!!!!\nSKIPPED: migration rehearsal: {why}\n!!!!!!!!!!\n");
+        return;
     }
-    // What the emulation runs pods with (`redis_sentinel_gen::rehearse`), and the script.
-    for tool in [
-        "unshare",
-        "setpriv",
-        "nsenter",
-        "busybox",
-        "redis-server",
-        "redis-sentinel",
-        "sh",
-    ] {
-        support::require_tool(tool)?;
-    }
-    support::require_tool("redis-cli")
-}
-
-/// How `migrate.sh` reaches each server in this test: redis-cli straight to the emulated
-/// addresses instead of `kubectl exec`. The password travels as `REDISCLI_AUTH`, as in the
-/// containers; the old Redis has none.
-struct Hooks {
-    old: String,
-    new: String,
-    sentinel: String,
-}
-
-impl Hooks {
-    fn run(&self, script: &Path, step: &str) -> Result<()> {
-        let output = Command::new("sh")
-            .arg(script)
-            .arg(step)
-            .env("OLD_REDIS", &self.old)
-            .env("NEW_REDIS", &self.new)
-            .env("SENTINEL", &self.sentinel)
-            .env("REDISCLI_AUTH", PASSWORD)
-            .stdin(Stdio::null())
-            .output()
-            .with_context(|| format!("cannot run {}", script.display()))?;
-        let said = String::from_utf8_lossy(&output.stderr);
-        eprint!("{said}");
-        ensure!(
-            output.status.success(),
-            "migrate.sh {step} failed ({}):\n{said}",
-            output.status
-        );
-        Ok(())
-    }
-}
-
-/// The old single Redis: a plain `redis-server` on its own address, stopped on drop.
-struct OldRedis {
-    child: Child,
-    log: PathBuf,
-}
-
-impl OldRedis {
-    fn start(dir: &Path) -> Result<Self> {
-        TcpListener::bind((OLD_IP, REDIS_PORT))
-            .with_context(|| format!("{OLD_IP}:{REDIS_PORT} is in use"))?;
-        let data = dir.join("old-redis");
-        std::fs::create_dir_all(&data)?;
-        let log = data.join("log");
-        let child = Command::new("setpriv")
-            .args(["--pdeathsig=KILL", "--", "redis-server"])
-            .args([
-                "--bind",
-                &OLD_IP.to_string(),
-                "--port",
-                &REDIS_PORT.to_string(),
-            ])
-            // As a Redis in a pod: reachable from other addresses, no password.
-            .args(["--protected-mode", "no", "--save", "", "--appendonly", "no"])
-            .arg("--dir")
-            .arg(&data)
-            .arg("--logfile")
-            .arg(&log)
-            .stdin(Stdio::null())
-            .spawn()
-            .context("cannot start the old redis-server")?;
-        let old = OldRedis { child, log };
-        poll(
-            Duration::from_secs(10),
-            "the old Redis answering",
-            || None,
-            || {
-                let mut conn = Resp::connect(OLD_IP, None)?;
-                ensure!(conn.command(&["PING"])? == Reply::Simple("PONG".into()));
-                Ok(())
-            },
-        )?;
-        Ok(old)
-    }
-
-    fn log(&self) -> String {
-        std::fs::read_to_string(&self.log).unwrap_or_default()
-    }
-}
-
-impl Drop for OldRedis {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-/// `k:<i>` = `v<i>` for i < n on the old Redis, pipelined; the number acknowledged.
-fn preload(n: usize) -> Result<usize> {
-    let mut conn = Resp::connect(OLD_IP, None)?;
-    for chunk in (0..n).collect::<Vec<_>>().chunks(1000) {
-        for i in chunk {
-            conn.send(&["SET", &format!("k:{i}"), &format!("v{i}")])?;
+    for tool in ["redis-cli", "sh"] {
+        if support::require_tool(tool).is_none() {
+            return;
         }
-        for _ in chunk {
-            ensure!(
-                conn.read()? == Reply::Simple("OK".into()),
-                "preload refused"
+    }
+    let output = Command::new(BIN)
+        .arg("rehearse")
+        .arg(fixture().join("profile.yaml"))
+        .arg("--migration")
+        .arg("--base")
+        .arg(fixture().join("base"))
+        .args(["--first-ip", "127.0.0.100", "--json"])
+        .output()
+        .unwrap_or_else(|e| panic!("cannot run redis-sentinel-gen: {e}"));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    eprintln!("{stderr}");
+    let outcomes: Vec<Value> = serde_json::from_slice(&output.stdout)
+        .unwrap_or_else(|e| panic!("no JSON report ({e}); exit {:?}", output.status));
+    let titles: Vec<&str> = outcomes
+        .iter()
+        .filter_map(|o| o["scenario"].as_str())
+        .collect();
+    assert_eq!(
+        titles,
+        [
+            "migration",
+            "migration, cutover right after copy",
+            "migration, old Redis restarted after cutover",
+            "migration, wrong old-Redis password",
+        ]
+    );
+    // The bounds, checked here as well as by the rehearsal's own verdict.
+    for outcome in &outcomes {
+        let title = outcome["scenario"].as_str().unwrap_or_default();
+        assert_eq!(outcome["failures"], serde_json::json!([]), "{title}");
+        if title.ends_with("password") {
+            let took = outcome["copy_failed_after_s"]
+                .as_f64()
+                .expect("copy timing");
+            assert!(took < 10.0, "{title}: copy took {took} s to fail");
+            continue;
+        }
+        assert_eq!(
+            outcome["keys_carried"], outcome["preloaded_keys"],
+            "{title}"
+        );
+        assert_eq!(outcome["full_syncs_after_cutover"], 0, "{title}");
+        let clients = outcome["clients"].as_array().expect("clients");
+        assert_eq!(clients.len(), 2, "{title}");
+        for client in clients {
+            assert_eq!(client["lost"], 0, "{title}: {client}");
+            assert!(
+                client["acked_before_cutover"].as_u64() > Some(0),
+                "{title}: {client}"
+            );
+            assert!(
+                client["acked_after_cutover"].as_u64() > Some(0),
+                "{title}: {client}"
             );
         }
-    }
-    let Reply::Int(size) = conn.command(&["DBSIZE"])? else {
-        bail!("DBSIZE did not answer a number");
-    };
-    Ok(usize::try_from(size)?)
-}
-
-/// The writes acknowledged (by index) and the writes refused (index, error reply).
-type Outcome = (Vec<u64>, Vec<(u64, String)>);
-
-/// A client of the old Redis writing `w:<i>` = `<i>` one after the other until stopped,
-/// remembering which writes were acknowledged and which refused (and why).
-struct Writer {
-    stop: Arc<AtomicBool>,
-    acked: Arc<AtomicUsize>,
-    handle: thread::JoinHandle<Result<Outcome>>,
-}
-
-impl Writer {
-    fn start() -> Writer {
-        let stop = Arc::new(AtomicBool::new(false));
-        let acked = Arc::new(AtomicUsize::new(0));
-        let (stop_flag, counter) = (stop.clone(), acked.clone());
-        let handle = thread::spawn(move || {
-            let mut conn = Resp::connect(OLD_IP, None)?;
-            let (mut ok, mut refused) = (Vec::new(), Vec::new());
-            let mut i = 0u64;
-            while !stop_flag.load(Ordering::Relaxed) {
-                match conn.command(&["SET", &format!("w:{i}"), &i.to_string()])? {
-                    Reply::Simple(s) if s == "OK" => {
-                        ok.push(i);
-                        counter.fetch_add(1, Ordering::Relaxed);
-                    }
-                    Reply::Error(e) => refused.push((i, e)),
-                    other => bail!("SET w:{i} answered {other:?}"),
-                }
-                i += 1;
-                thread::sleep(Duration::from_millis(2));
-            }
-            Ok((ok, refused))
-        });
-        Writer {
-            stop,
-            acked,
-            handle,
-        }
-    }
-
-    fn acked(&self) -> usize {
-        self.acked.load(Ordering::Relaxed)
-    }
-
-    fn stop(self) -> Result<Outcome> {
-        self.stop.store(true, Ordering::Relaxed);
-        match self.handle.join() {
-            Ok(result) => result,
-            Err(_) => bail!("the writer thread panicked"),
-        }
-    }
-}
-
-/// One RESP reply, as far as this test needs them.
-#[derive(Debug, PartialEq)]
-enum Reply {
-    Simple(String),
-    Error(String),
-    Int(i64),
-    Bulk(Option<String>),
-}
-
-/// A minimal Redis client: one connection, commands in, replies out, a deadline per reply
-/// long enough to outlast a write pause.
-struct Resp {
-    stream: TcpStream,
-    reader: BufReader<TcpStream>,
-}
-
-impl Resp {
-    fn connect(ip: Ipv4Addr, password: Option<&str>) -> Result<Resp> {
-        let stream = TcpStream::connect_timeout(&(ip, REDIS_PORT).into(), Duration::from_secs(2))?;
-        stream.set_read_timeout(Some(Duration::from_secs(90)))?;
-        let reader = BufReader::new(stream.try_clone()?);
-        let mut conn = Resp { stream, reader };
-        if let Some(password) = password {
-            let reply = conn.command(&["AUTH", password])?;
-            ensure!(reply == Reply::Simple("OK".into()), "AUTH: {reply:?}");
-        }
-        Ok(conn)
-    }
-
-    fn send(&mut self, args: &[&str]) -> Result<()> {
-        let mut out = format!("*{}\r\n", args.len());
-        for arg in args {
-            out.push_str(&format!("${}\r\n{arg}\r\n", arg.len()));
-        }
-        self.stream.write_all(out.as_bytes())?;
-        Ok(())
-    }
-
-    fn line(&mut self) -> Result<String> {
-        let mut line = String::new();
-        let started = Instant::now();
-        self.reader.read_line(&mut line)?;
-        ensure!(
-            line.ends_with("\r\n"),
-            "connection closed after {:?}",
-            started.elapsed()
+        // The clients switch at different times after the cutover.
+        assert_ne!(
+            clients[0]["switched_after_cutover_s"]
+                .as_f64()
+                .map(|s| (s * 10.0).round()),
+            clients[1]["switched_after_cutover_s"]
+                .as_f64()
+                .map(|s| (s * 10.0).round()),
+            "{title}"
         );
-        line.truncate(line.len() - 2);
-        Ok(line)
-    }
-
-    fn read(&mut self) -> Result<Reply> {
-        let line = self.line()?;
-        let (kind, rest) = line.split_at(1.min(line.len()));
-        Ok(match kind {
-            "+" => Reply::Simple(rest.to_string()),
-            "-" => Reply::Error(rest.to_string()),
-            ":" => Reply::Int(rest.parse()?),
-            "$" if rest == "-1" => Reply::Bulk(None),
-            "$" => {
-                let value = self.line()?;
-                ensure!(
-                    value.len() == rest.parse::<usize>()?,
-                    "bulk length mismatch"
-                );
-                Reply::Bulk(Some(value))
+        if title.ends_with("after cutover") {
+            // The second client wrote to the restarted old Redis: the fence refused it.
+            assert!(
+                clients[1]["refused_by_fence"].as_u64() > Some(0),
+                "{title}: {}",
+                clients[1]
+            );
+        }
+        if title == "migration" {
+            let checks = outcome["verify_checks"].as_array().expect("verify checks");
+            assert_eq!(checks.len(), 2, "{title}");
+            for check in checks {
+                assert_eq!(check["verify_failed"], true, "{title}: {check}");
             }
-            _ => bail!("unexpected reply {line:?}"),
-        })
+        }
     }
+    assert!(output.status.success(), "exit {:?}", output.status);
+}
 
-    fn command(&mut self, args: &[&str]) -> Result<Reply> {
-        self.send(args)?;
-        self.read()
+/// Without a base the old Redis is a plain `redis-server` that phase 2 leaves running as it
+/// is: `verify` then judges the very process of the cutover (same run_id: its write count and
+/// replication offset), and must still fail when a write got past the fence.
+#[test]
+fn rehearse_migration_without_a_base() {
+    if let Some(why) = redis_sentinel_gen::rehearse::missing_prerequisites() {
+        assert!(
+            !support::in_ci(),
+            "the migration rehearsal must run in CI: {why}"
+        );
+        eprintln!("\n!!!!!!!!!!\nSKIPPED: migration rehearsal: {why}\n!!!!!!!!!!\n");
+        return;
     }
+    for tool in ["redis-cli", "sh"] {
+        if support::require_tool(tool).is_none() {
+            return;
+        }
+    }
+    let output = Command::new(BIN)
+        .arg("rehearse")
+        .arg(fixture().join("profile.yaml"))
+        .args(["--migration", "--only", "normal"])
+        .args(["--first-ip", "127.0.0.100", "--json"])
+        .output()
+        .unwrap_or_else(|e| panic!("cannot run redis-sentinel-gen: {e}"));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    eprintln!("{stderr}");
+    let outcomes: Vec<Value> = serde_json::from_slice(&output.stdout)
+        .unwrap_or_else(|e| panic!("no JSON report ({e}); exit {:?}", output.status));
+    let [outcome] = outcomes.as_slice() else {
+        panic!("one scenario expected: {outcomes:?}");
+    };
+    assert!(stderr.contains("a plain redis-server"), "{stderr}");
+    assert!(!stderr.contains("restarted it with the fence"), "{stderr}");
+    assert_eq!(outcome["failures"], serde_json::json!([]));
+    assert_eq!(outcome["keys_carried"], outcome["preloaded_keys"]);
+    for client in outcome["clients"].as_array().expect("clients") {
+        assert_eq!(client["lost"], 0, "{client}");
+    }
+    for check in outcome["verify_checks"].as_array().expect("verify checks") {
+        assert_eq!(check["verify_failed"], true, "{check}");
+    }
+    assert!(output.status.success(), "exit {:?}", output.status);
 }
 
 #[test]
@@ -908,65 +662,232 @@ fn every_built_phase_validates_strictly_against_the_kubernetes_schemas() {
     let _ = std::fs::remove_dir_all(&dir);
 }
 
-/// `migrate.sh` against a fake redis-cli (a shell script answering from canned replies):
-/// the states in which copying would lose data are refused before anything is changed.
-#[test]
-fn migrate_sh_refuses_to_copy_while_sentinels_watch_or_over_existing_data() {
-    let Some(sh) = support::require_tool("sh") else {
-        return;
-    };
-    let dir = scratch_with_base("refusals");
-    let out = dir.join("out");
-    let rendered = render_out(&fixture().join("profile.yaml"), &out);
+/// A fake redis-cli for `migrate.sh`: `sh fake-redis-cli old|new|sentinel [redis-cli
+/// options] COMMAND...`. It logs each call (which server, its REDISCLI_AUTH, every argument on
+/// a line of its own) to `$FAKE_ARGS`, answers reads from canned replies and the environment,
+/// and records every command that would change something in `$FAKE_CHANGES`.
+const FAKE_REDIS_CLI: &str = r#"#!/bin/sh
+role=$1
+shift
+{
+    printf -- '--- %s REDISCLI_AUTH=%s\n' "$role" "${REDISCLI_AUTH-unset}"
+    for arg in "$@"; do printf '%s\n' "$arg"; done
+} >>"$FAKE_ARGS"
+remote=no
+while [ $# -gt 0 ]; do
+    case $1 in
+        -h) remote=yes; shift 2 ;;
+        -p | -a | --user) shift 2 ;;
+        --no-auth-warning) shift ;;
+        *) break ;;
+    esac
+done
+case "$role $remote $*" in
+    'old no PING')
+        if [ -n "${FAKE_OLD_DOWN:-}" ]; then
+            echo 'Could not connect to Redis at redis-service:6379: Connection refused' >&2
+            exit 1
+        fi
+        echo PONG ;;
+    'old no INFO server') printf 'redis_version:%s\r\nrun_id:abc\r\n' "$FAKE_VERSION" ;;
+    'new yes PING') printf '%s\n' "$FAKE_PROBE" ;;
+    'new no INFO replication') printf 'role:master\r\nconnected_slaves:2\r\n' ;;
+    *'CLIENT LIST') printf '%s\n' "$FAKE_CLIENTS" ;;
+    *DBSIZE) printf '%s\n' "$FAKE_KEYS" ;;
+    *) printf '%s %s\n' "$role" "$*" >>"$FAKE_CHANGES"; echo OK ;;
+esac
+"#;
+
+/// A fake world for `migrate.sh copy`, set through the fake redis-cli's environment.
+struct FakeWorld<'a> {
+    clients: &'a str,
+    keys: &'a str,
+    old_version: &'a str,
+    /// What the old Redis answers the new master's AUTH + PING.
+    probe: &'a str,
+    old_down: bool,
+}
+
+const HEALTHY: FakeWorld<'static> = FakeWorld {
+    clients: "id=8 addr=10.0.0.9:40001 name= db=0",
+    keys: "0",
+    old_version: "7.2.5",
+    probe: "PONG",
+    old_down: false,
+};
+
+/// `sh migrate.sh copy` with the fake redis-cli in `dir`: (exit code, stderr, changes made,
+/// the argument log). `hook_args` follow the role in every hook (shell text, as a user writes
+/// it); `old_auth` is OLD_REDISCLI_AUTH.
+fn fake_copy(
+    dir: &Path,
+    world: &FakeWorld,
+    hook_args: &str,
+    old_auth: Option<&str>,
+) -> (Option<i32>, String, String, String) {
+    let fake = dir.join("fake-redis-cli");
+    std::fs::write(&fake, FAKE_REDIS_CLI).unwrap_or_else(|e| panic!("{e}"));
+    let (changes, args) = (dir.join("changes"), dir.join("args"));
+    let _ = std::fs::remove_file(&changes);
+    let _ = std::fs::remove_file(&args);
+    // Unquoted: the scratch path has no space, and a hook of plain words works with any
+    // version of the script.
+    let hook = |role: &str| format!("sh {} {role}{hook_args}", fake.display());
+    let mut command = Command::new("sh");
+    command
+        .arg(dir.join("out/migration/migrate.sh"))
+        .arg("copy")
+        .env("OLD_REDIS", hook("old"))
+        .env("NEW_REDIS", hook("new"))
+        .env("SENTINEL", hook("sentinel"))
+        .env_remove("REDISCLI_AUTH")
+        .env("FAKE_CLIENTS", world.clients)
+        .env("FAKE_KEYS", world.keys)
+        .env("FAKE_VERSION", world.old_version)
+        .env("FAKE_PROBE", world.probe)
+        .env("FAKE_CHANGES", &changes)
+        .env("FAKE_ARGS", &args)
+        .env("SYNC_TIMEOUT_SECONDS", "0")
+        .env("LINK_TIMEOUT_SECONDS", "0");
+    if world.old_down {
+        command.env("FAKE_OLD_DOWN", "1");
+    }
+    if let Some(auth) = old_auth {
+        command.env("OLD_REDISCLI_AUTH", auth);
+    }
+    let output = command.output().unwrap_or_else(|e| panic!("{e}"));
+    (
+        output.status.code(),
+        String::from_utf8_lossy(&output.stderr).into_owned(),
+        std::fs::read_to_string(&changes).unwrap_or_default(),
+        std::fs::read_to_string(&args).unwrap_or_default(),
+    )
+}
+
+fn rendered_fixture(name: &str) -> PathBuf {
+    let dir = scratch_with_base(name);
+    let rendered = render_out(&fixture().join("profile.yaml"), &dir.join("out"));
     assert!(
         rendered.status.success(),
         "{}",
         String::from_utf8_lossy(&rendered.stderr)
     );
-    // Answers like a fresh master; CLIENT LIST and DBSIZE come from the environment; any
-    // command that would change something is recorded.
-    let fake = dir.join("fake-redis-cli");
-    std::fs::write(
-        &fake,
-        "#!/bin/sh\n\
-         case \"$*\" in\n\
-         'INFO replication') printf 'role:master\\r\\nconnected_slaves:2\\r\\n' ;;\n\
-         'CLIENT LIST') printf '%s\\n' \"$FAKE_CLIENTS\" ;;\n\
-         DBSIZE) printf '%s\\n' \"$FAKE_KEYS\" ;;\n\
-         *) printf '%s\\n' \"$*\" >>\"$FAKE_CHANGES\"; echo OK ;;\n\
-         esac\n",
-    )
-    .unwrap_or_else(|e| panic!("{e}"));
-    let changes = dir.join("changes");
-    let run = |clients: &str, keys: &str| {
-        Command::new(&sh)
-            .arg(out.join("migration/migrate.sh"))
-            .arg("copy")
-            .env("OLD_REDIS", format!("sh {}", fake.display()))
-            .env("NEW_REDIS", format!("sh {}", fake.display()))
-            .env("SENTINEL", format!("sh {}", fake.display()))
-            .env("FAKE_CLIENTS", clients)
-            .env("FAKE_KEYS", keys)
-            .env("FAKE_CHANGES", &changes)
-            .env("SYNC_TIMEOUT_SECONDS", "0")
-            .output()
-            .unwrap_or_else(|e| panic!("{e}"))
+    dir
+}
+
+/// The states in which copying would lose data are refused before anything is changed.
+#[test]
+fn migrate_sh_refuses_to_copy_while_sentinels_watch_or_over_existing_data() {
+    if support::require_tool("sh").is_none() {
+        return;
+    }
+    let dir = rendered_fixture("refusals");
+    let watched = FakeWorld {
+        clients: "id=7 addr=10.0.0.9:40000 name=sentinel-3f2a91c0-cmd db=0",
+        ..HEALTHY
     };
-    let watched = run(
-        "id=7 addr=10.0.0.9:40000 name=sentinel-3f2a91c0-cmd db=0",
-        "0",
-    );
-    let said = String::from_utf8_lossy(&watched.stderr);
-    assert_eq!(watched.status.code(), Some(1), "{said}");
+    let (code, said, changes, _) = fake_copy(&dir, &watched, "", None);
+    assert_eq!(code, Some(1), "{said}");
     assert!(said.contains("Sentinels are connected"), "{said}");
-    let full = run("id=8 addr=10.0.0.9:40001 name= db=0", "12");
-    let said = String::from_utf8_lossy(&full.stderr);
-    assert_eq!(full.status.code(), Some(1), "{said}");
+    assert_eq!(changes, "", "a refused copy changed something");
+    let full = FakeWorld {
+        keys: "12",
+        ..HEALTHY
+    };
+    let (code, said, changes, _) = fake_copy(&dir, &full, "", None);
+    assert_eq!(code, Some(1), "{said}");
     assert!(said.contains("holds 12 keys"), "{said}");
-    assert!(!changes.exists(), "a refused copy changed something");
-    // The same fake, empty and unwatched: copy goes ahead (and reconfigures the master).
-    let _ = run("id=8 addr=10.0.0.9:40001 name= db=0", "0");
-    let made = std::fs::read_to_string(&changes).unwrap_or_default();
-    assert!(made.contains("REPLICAOF redis-service 6379"), "{made}");
+    assert_eq!(changes, "", "a refused copy changed something");
+    // Empty and unwatched: copy goes ahead (and reconfigures the master).
+    let (_, said, changes, _) = fake_copy(&dir, &HEALTHY, "", None);
+    assert!(
+        changes.contains("new REPLICAOF redis-service 6379"),
+        "{changes}\n{said}"
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// An old Redis that cannot be migrated stops `copy` at once, with the reason, before
+/// anything changes: too old, refusing the password the new master replicates with, or
+/// unreachable.
+#[test]
+fn migrate_sh_copy_fails_fast_and_changes_nothing() {
+    if support::require_tool("sh").is_none() {
+        return;
+    }
+    let dir = rendered_fixture("fail-fast");
+    let cases = [
+        (
+            FakeWorld {
+                old_version: "6.0.9",
+                ..HEALTHY
+            },
+            "the old Redis is 6.0.9; the migration needs 6.2.0 or later",
+        ),
+        (
+            FakeWorld {
+                probe: "WRONGPASS invalid username-password pair or user is disabled.",
+                ..HEALTHY
+            },
+            "the old Redis refuses the password redis-master-0 replicates with",
+        ),
+        (
+            FakeWorld {
+                probe: "NOAUTH Authentication required.",
+                ..HEALTHY
+            },
+            "the old Redis needs a password",
+        ),
+        (
+            FakeWorld {
+                old_down: true,
+                ..HEALTHY
+            },
+            "OLD_REDIS could not run",
+        ),
+    ];
+    for (world, expected) in &cases {
+        let started = std::time::Instant::now();
+        let (code, said, changes, _) = fake_copy(&dir, world, "", None);
+        assert_eq!(code, Some(1), "{said}");
+        assert!(said.contains(expected), "`{expected}` not in:\n{said}");
+        assert_eq!(changes, "", "a refused copy changed something:\n{said}");
+        assert!(started.elapsed() < std::time::Duration::from_secs(5));
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// Hooks are shell text whose quoting holds, and the old Redis's password travels as
+/// REDISCLI_AUTH, never as a word of a command line: a password with a space, quotes, a
+/// glob and a `$` arrives intact.
+#[test]
+fn migrate_sh_hooks_take_any_password() {
+    if support::require_tool("sh").is_none() {
+        return;
+    }
+    let dir = rendered_fixture("hooks");
+    let password = "pa ss* \"q' $HOME";
+    // Hooks with a quoted argument, as a user writes them.
+    let (_, said, _, args) = fake_copy(&dir, &HEALTHY, " -a 'pa ss*'", Some(password));
+    let calls: Vec<&str> = args.split("--- ").filter(|c| !c.is_empty()).collect();
+    for role in ["old", "new"] {
+        assert!(
+            calls.iter().any(|c| c.starts_with(role)),
+            "no {role} call:\n{said}"
+        );
+    }
+    for call in &calls {
+        let mut lines = call.lines();
+        let first = lines.next().unwrap_or_default();
+        // Only the old Redis's calls carry its password.
+        let auth = if first.starts_with("old ") {
+            password
+        } else {
+            "unset"
+        };
+        assert!(first.ends_with(&format!(" REDISCLI_AUTH={auth}")), "{call}");
+        assert_eq!(lines.next(), Some("-a"), "{call}");
+        assert_eq!(lines.next(), Some("pa ss*"), "{call}");
+    }
     let _ = std::fs::remove_dir_all(&dir);
 }

@@ -578,6 +578,36 @@ impl Cluster {
         self.exec_until(name, argv, Instant::now() + timeout)
     }
 
+    /// The command line that `kubectl exec <name> -- argv` stands for here (the container's
+    /// namespaces, root, env, user and working directory), for a script to run itself: the
+    /// hooks of `migrate.sh`. Valid while the pod's current container runs.
+    pub fn exec_command(&self, name: &str, argv: &[String]) -> Result<Vec<String>> {
+        let pod = self.pod(name)?;
+        let child = self
+            .running
+            .get(name)
+            .with_context(|| format!("{name} is not running"))?;
+        let pid = pid1(child).with_context(|| format!("{name} has no PID 1"))?;
+        let (_, main) = pod.containers()?;
+        let process = pod.process(main, &self.manifests, &self.secrets)?;
+        let mut command: Vec<String> = [
+            "nsenter",
+            "-t",
+            &pid.to_string(),
+            "-m",
+            "-u",
+            "-p",
+            "-r",
+            "-w",
+            "--",
+        ]
+        .iter()
+        .map(|s| s.to_string())
+        .collect();
+        command.extend(in_container(&process, argv));
+        Ok(command)
+    }
+
     fn exec_until(&self, name: &str, argv: &[String], deadline: Instant) -> Result<(bool, String)> {
         let pod = self.pod(name)?;
         let child = self

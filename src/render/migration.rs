@@ -10,8 +10,8 @@
 //! The design, in short (the README has it in full): phase 1 deploys the Redis pods with no
 //! Sentinel, `migrate.sh copy` makes the new master a replica of the old Redis, `cutover`
 //! pauses and fences the old Redis and promotes the new master once it has every
-//! acknowledged write, phase 2 starts the Sentinels and switches the clients, phase 3 drops the
-//! old Redis.
+//! acknowledged write, phase 2 starts the Sentinels, switches the clients and restarts the
+//! old Redis fenced (when the base shows its workload), phase 3 drops the old Redis.
 
 use anyhow::Result;
 use k8s_openapi::api::networking::v1::{
@@ -20,8 +20,10 @@ use k8s_openapi::api::networking::v1::{
 use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
 use serde::Serialize;
 
+use crate::profile::spec::ObjectRef;
 use crate::render::clients;
 use crate::render::meta::{self, Role};
+use crate::render::old_redis::OldRedis;
 use crate::render::runbook::OpsContext;
 use crate::resolve::{Deployment, Migration};
 use crate::{krm, templates};
@@ -38,6 +40,21 @@ pub const COPY_POLICY_FILE: &str = "allow-copy.yaml";
 /// Default longest write pause of `migrate.sh cutover`, in seconds: catching up on a
 /// replica that was in sync takes milliseconds; the rest is kubectl round trips.
 const PAUSE_SECONDS: u32 = 30;
+/// The key on the new master where `migrate.sh cutover` records the old Redis's run_id,
+/// replication offset and write count for `verify`.
+pub const CUTOVER_KEY: &str = "redis-sentinel-gen:migration:cutover";
+/// The oldest old Redis the migration works with: `CLIENT PAUSE … WRITE` (the cutover) is
+/// 6.2; the two-argument AUTH of `masteruser` (the copy) is 6.0.
+pub const MIN_OLD_VERSION: &str = "6.2.0";
+/// What phase 2 appends to the old Redis container's arguments: the cutover's fence
+/// (`min-replicas-to-write 1`) on its command line, so a restart after the cutover brings it
+/// back refusing every write (it has no replica) instead of forgetting a runtime setting.
+pub const FENCE_ARGS: [&str; 4] = [
+    "--min-replicas-to-write",
+    "1",
+    "--min-replicas-max-lag",
+    "10",
+];
 
 /// A kustomization of `redis-sentinel.yaml` beside it: the top of the `--out` tree (so an
 /// overlay can say `resources: [../redis]`) and the migration's copy of the deployment.
@@ -56,12 +73,17 @@ pub fn deployment_kustomization(dep: &Deployment) -> Result<String> {
 
 /// Every migration file, (path relative to the output directory, content): the README, the
 /// script, the deployment copy, then the phases in the order of [`PHASES`]. Empty when the
-/// profile has no `migration`. `redis_sentinel_yaml` is the rendered deployment.
-pub fn files(dep: &Deployment, redis_sentinel_yaml: &str) -> Result<Vec<(String, String)>> {
+/// profile has no `migration`. `redis_sentinel_yaml` is the rendered deployment; `old` is the
+/// old Redis as found in the base, when it could be read.
+pub fn files(
+    dep: &Deployment,
+    redis_sentinel_yaml: &str,
+    old: Option<&OldRedis>,
+) -> Result<Vec<(String, String)>> {
     let Some(migration) = &dep.migration else {
         return Ok(Vec::new());
     };
-    let context = MigrationContext::new(dep, migration);
+    let context = MigrationContext::new(dep, migration, old);
     let mut files = vec![
         (
             README.to_string(),
@@ -83,7 +105,7 @@ pub fn files(dep: &Deployment, redis_sentinel_yaml: &str) -> Result<Vec<(String,
     for (index, phase) in PHASES.iter().enumerate() {
         files.push((
             format!("migration/{phase}/kustomization.yaml"),
-            clients::with_header(dep, &phase_kustomization(dep, migration, index))?,
+            clients::with_header(dep, &phase_kustomization(dep, migration, old, index))?,
         ));
         if index == 0 && dep.network_policy.is_some() {
             files.push((
@@ -122,9 +144,53 @@ fn copy_policy(dep: &Deployment, migration: &Migration) -> NetworkPolicy {
     }
 }
 
-/// Phase `index` of [`PHASES`]: the base and the deployment in every phase; no Sentinel pod
-/// in the first; the client switch from the second on; the old Redis deleted in the last.
-fn phase_kustomization(dep: &Deployment, migration: &Migration, index: usize) -> Kustomization {
+/// The objects the last phase removes: those the profile lists, and the old Redis's Service
+/// and workload found in the base.
+pub fn removed(migration: &Migration, old: Option<&OldRedis>) -> Vec<ObjectRef> {
+    let mut objects = migration.remove.clone();
+    for object in old.map(OldRedis::objects).unwrap_or_default() {
+        if !objects
+            .iter()
+            .any(|o| o.kind == object.kind && o.name == object.name)
+        {
+            objects.push(object);
+        }
+    }
+    objects
+}
+
+/// The JSON patch of phase 2 that puts [`FENCE_ARGS`] on the old Redis container's command
+/// line: appended to its `args`, or as its `args` when it has none (the official image's
+/// entrypoint runs `redis-server` with arguments that start with `-`).
+fn fence_patch(old: &OldRedis) -> String {
+    let path = format!(
+        "/spec/template/spec/containers/{}/args",
+        old.container_index
+    );
+    if !old.args.is_empty() {
+        FENCE_ARGS
+            .iter()
+            .map(|arg| format!("- op: add\n  path: {path}/-\n  value: \"{arg}\"\n"))
+            .collect()
+    } else {
+        let values: Vec<String> = FENCE_ARGS.iter().map(|a| format!("\"{a}\"")).collect();
+        format!(
+            "- op: add\n  path: {path}\n  value: [{}]\n",
+            values.join(", ")
+        )
+    }
+}
+
+/// Phase `index` of [`PHASES`]: the base and the deployment in every phase; no Sentinel pod,
+/// no alert rules and no backups in the first (the new master is a replica of the old Redis
+/// then); the client switch and the fenced old Redis from the second on; the old Redis
+/// deleted in the last.
+fn phase_kustomization(
+    dep: &Deployment,
+    migration: &Migration,
+    old: Option<&OldRedis>,
+    index: usize,
+) -> Kustomization {
     let mut patches = Vec::new();
     if index == 0 {
         // Sentinels must not watch the new master while it replicates the old Redis: it
@@ -138,9 +204,49 @@ fn phase_kustomization(dep: &Deployment, migration: &Migration, index: usize) ->
             },
             patch: "- op: replace\n  path: /spec/replicas\n  value: 0\n".into(),
         });
+        // While the new master replicates the old Redis, no Redis pod reports role:master
+        // (RedisNoMaster, critical) and no Sentinel runs: the rules would page for a state
+        // the migration creates on purpose. Phase 2 brings them back.
+        if dep.monitoring.is_some() {
+            patches.push(Patch {
+                target: Target {
+                    group: Some("monitoring.coreos.com"),
+                    version: Some("v1"),
+                    kind: "PrometheusRule".into(),
+                    name: dep.names.monitoring.clone(),
+                },
+                patch: format!(
+                    "$patch: delete\napiVersion: monitoring.coreos.com/v1\nkind: PrometheusRule\nmetadata:\n  name: {}\n",
+                    dep.names.monitoring
+                ),
+            });
+        }
+        // The backup asks the Sentinels for a replica to dump, and there are none yet.
+        if dep.backup.is_some() {
+            patches.push(Patch {
+                target: Target {
+                    group: Some("batch"),
+                    version: Some("v1"),
+                    kind: "CronJob".into(),
+                    name: dep.names.backup.clone(),
+                },
+                patch: "- op: add\n  path: /spec/suspend\n  value: true\n".into(),
+            });
+        }
+    }
+    if let Some(old) = old.filter(|_| index == 1) {
+        patches.push(Patch {
+            target: Target {
+                group: group_of(&old.workload.kind),
+                version: Some("v1"),
+                kind: old.workload.kind.clone(),
+                name: old.workload.name.clone(),
+            },
+            patch: fence_patch(old),
+        });
     }
     if index == PHASES.len() - 1 {
-        for object in &migration.remove {
+        for object in &removed(migration, old) {
             patches.push(Patch {
                 target: Target {
                     group: None,
@@ -174,6 +280,15 @@ fn phase_kustomization(dep: &Deployment, migration: &Migration, index: usize) ->
         components,
         patches,
     }
+}
+
+/// The API group of a workload kind the fence patch targets.
+fn group_of(kind: &str) -> Option<&'static str> {
+    matches!(
+        kind,
+        "Deployment" | "StatefulSet" | "DaemonSet" | "ReplicaSet"
+    )
+    .then_some("apps")
 }
 
 #[derive(Serialize)]
@@ -225,6 +340,23 @@ pub struct MigrationContext {
     /// The pod label the client patches add and the NetworkPolicies admit (`key: "true"`),
     /// when network policies are on.
     pub client_label: Option<String>,
+    pub cutover_key: &'static str,
+    pub min_old_version: &'static str,
+    /// The old Redis's workload that phase 2 restarts fenced; `None` when the base does not
+    /// show it.
+    pub fence: Option<FenceContext>,
+    pub fence_args: String,
+    /// What phase 1 holds back: the PrometheusRule and the backup CronJob, when rendered.
+    pub quiet_rules: Option<String>,
+    pub quiet_backup: Option<String>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct FenceContext {
+    pub kind: String,
+    pub name: String,
+    pub container: String,
+    pub service: String,
 }
 
 #[derive(Debug, Serialize)]
@@ -236,7 +368,7 @@ pub struct RemoveContext {
 }
 
 impl MigrationContext {
-    fn new(dep: &Deployment, migration: &Migration) -> Self {
+    fn new(dep: &Deployment, migration: &Migration, old: Option<&OldRedis>) -> Self {
         let mut labels = migration.from.host.split('.');
         let old_service = labels.next().unwrap_or_default().to_string();
         let old_namespace = labels
@@ -249,8 +381,7 @@ impl MigrationContext {
             old_service,
             old_namespace,
             base: migration.base.clone(),
-            remove: migration
-                .remove
+            remove: removed(migration, old)
                 .iter()
                 .map(|o| RemoveContext {
                     kind: o.kind.clone(),
@@ -264,6 +395,20 @@ impl MigrationContext {
                 let (key, value) = meta::client_label(dep);
                 format!("{key}: \"{value}\"")
             }),
+            cutover_key: CUTOVER_KEY,
+            min_old_version: MIN_OLD_VERSION,
+            fence: old.map(|o| FenceContext {
+                kind: o.workload.kind.clone(),
+                name: o.workload.name.clone(),
+                container: o.container.clone(),
+                service: o.service.clone(),
+            }),
+            fence_args: FENCE_ARGS.join(" "),
+            quiet_rules: dep
+                .monitoring
+                .as_ref()
+                .map(|_| dep.names.monitoring.clone()),
+            quiet_backup: dep.backup.as_ref().map(|_| dep.names.backup.clone()),
         }
     }
 }

@@ -1,0 +1,197 @@
+//! The old single Redis as the user's migration base defines it: the Service named by
+//! `migration.from.host`, the one workload its selector picks, and that workload's Redis
+//! container. The migration phases fence that workload (phase 2) and remove both (phase 3).
+//!
+//! Only what can be read without kustomize is read: the `resources` of the base's
+//! kustomization that are local files or directories with a kustomization, recursively.
+//! Remote resources, generators and the base's own patches are not applied; an old Redis
+//! that only they define is "not found", and the profile must then name it in
+//! `spec.migration.remove`.
+
+use std::path::Path;
+
+use serde_json::Value;
+
+use crate::profile::spec::ObjectRef;
+
+/// Workload kinds whose pod template a Service selector can pick.
+const WORKLOAD_KINDS: [&str; 4] = ["Deployment", "StatefulSet", "DaemonSet", "ReplicaSet"];
+/// How deep nested kustomizations are followed (a cycle stops here too).
+const MAX_DEPTH: usize = 8;
+/// Files that name a kustomization, in kustomize's order of preference.
+const KUSTOMIZATION_FILES: [&str; 3] = ["kustomization.yaml", "kustomization.yml", "Kustomization"];
+
+/// The old Redis in the base.
+#[derive(Debug, Clone)]
+pub struct OldRedis {
+    /// The Service `migration.from.host` names.
+    pub service: String,
+    /// The workload behind it.
+    pub workload: ObjectRef,
+    /// The Redis container: its index in the pod template and its name.
+    pub container_index: usize,
+    pub container: String,
+    /// The container's `args` in the base (the fence is appended to them).
+    pub args: Vec<String>,
+}
+
+impl OldRedis {
+    /// The Service and the workload, as objects for the last phase to remove.
+    pub fn objects(&self) -> Vec<ObjectRef> {
+        vec![
+            self.workload.clone(),
+            ObjectRef {
+                kind: "Service".to_string(),
+                name: self.service.clone(),
+            },
+        ]
+    }
+}
+
+/// The old Redis behind `host:port` (`migration.from`) in the kustomization directory
+/// `base`; why it cannot be found otherwise.
+pub fn find(base: &Path, host: &str, port: u16) -> Result<OldRedis, String> {
+    let mut objects = Vec::new();
+    read_kustomization(base, 0, &mut objects)?;
+    let service_name = host.split('.').next().unwrap_or_default().to_string();
+    let service = objects
+        .iter()
+        .find(|o| o["kind"] == "Service" && o["metadata"]["name"] == service_name.as_str())
+        .ok_or_else(|| format!("the base has no Service `{service_name}`"))?;
+    let selector = service["spec"]["selector"]
+        .as_object()
+        .filter(|s| !s.is_empty())
+        .ok_or_else(|| format!("the Service `{service_name}` has no selector"))?;
+    let picked: Vec<&Value> = objects
+        .iter()
+        .filter(|o| WORKLOAD_KINDS.iter().any(|k| o["kind"] == *k))
+        .filter(|o| {
+            let labels = &o["spec"]["template"]["metadata"]["labels"];
+            selector.iter().all(|(k, v)| labels[k] == *v)
+        })
+        .collect();
+    let workload = match picked.as_slice() {
+        [one] => *one,
+        [] => {
+            return Err(format!(
+                "no workload in the base matches the selector of `{service_name}`"
+            ));
+        }
+        _ => {
+            return Err(format!(
+                "{} workloads in the base match the selector of `{service_name}`",
+                picked.len()
+            ));
+        }
+    };
+    let workload_ref = ObjectRef {
+        kind: workload["kind"].as_str().unwrap_or_default().to_string(),
+        name: workload["metadata"]["name"]
+            .as_str()
+            .unwrap_or_default()
+            .to_string(),
+    };
+    let containers = workload["spec"]["template"]["spec"]["containers"]
+        .as_array()
+        .ok_or_else(|| {
+            format!(
+                "{} `{}` has no containers",
+                workload_ref.kind, workload_ref.name
+            )
+        })?;
+    let target = service_target_port(service, port);
+    let index = match containers.len() {
+        1 => 0,
+        _ => containers
+            .iter()
+            .position(|c| serves(c, &target))
+            .ok_or_else(|| {
+                format!(
+                    "no container of {} `{}` serves the port of `{service_name}`",
+                    workload_ref.kind, workload_ref.name
+                )
+            })?,
+    };
+    let container = &containers[index];
+    Ok(OldRedis {
+        service: service_name,
+        workload: workload_ref,
+        container_index: index,
+        container: container["name"].as_str().unwrap_or_default().to_string(),
+        args: container["args"]
+            .as_array()
+            .map(|args| {
+                args.iter()
+                    .map(|a| match a {
+                        Value::String(s) => s.clone(),
+                        other => other.to_string(),
+                    })
+                    .collect()
+            })
+            .unwrap_or_default(),
+    })
+}
+
+/// The `targetPort` of the Service port `port` (a number or a port name); the port itself
+/// when the Service does not say.
+fn service_target_port(service: &Value, port: u16) -> Value {
+    service["spec"]["ports"]
+        .as_array()
+        .and_then(|ports| ports.iter().find(|p| p["port"] == port))
+        .map(|p| match &p["targetPort"] {
+            Value::Null => p["port"].clone(),
+            target => target.clone(),
+        })
+        .unwrap_or_else(|| Value::from(port))
+}
+
+/// Whether `container` exposes `target` (a port number or name).
+fn serves(container: &Value, target: &Value) -> bool {
+    container["ports"].as_array().is_some_and(|ports| {
+        ports
+            .iter()
+            .any(|p| p["containerPort"] == *target || p["name"] == *target)
+    })
+}
+
+/// Every object of the kustomization in `dir` and of the kustomizations it lists.
+fn read_kustomization(dir: &Path, depth: usize, objects: &mut Vec<Value>) -> Result<(), String> {
+    if depth > MAX_DEPTH {
+        return Err(format!(
+            "kustomizations nested deeper than {MAX_DEPTH} at {}",
+            dir.display()
+        ));
+    }
+    let file = KUSTOMIZATION_FILES
+        .iter()
+        .map(|name| dir.join(name))
+        .find(|path| path.is_file())
+        .ok_or_else(|| format!("{} has no kustomization.yaml", dir.display()))?;
+    let kustomization: Value = parse_one(&file)?;
+    let resources = kustomization["resources"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default();
+    for resource in resources.iter().filter_map(Value::as_str) {
+        if resource.contains("://") || resource.starts_with("github.com/") {
+            continue;
+        }
+        let path = dir.join(resource);
+        if path.is_dir() {
+            read_kustomization(&path, depth + 1, objects)?;
+        } else if path.is_file() {
+            let text = std::fs::read_to_string(&path)
+                .map_err(|e| format!("cannot read {}: {e}", path.display()))?;
+            let documents: Vec<Value> = serde_saphyr::from_multiple(&text)
+                .map_err(|e| format!("{} is not YAML: {e}", path.display()))?;
+            objects.extend(documents.into_iter().filter(Value::is_object));
+        }
+    }
+    Ok(())
+}
+
+fn parse_one(path: &Path) -> Result<Value, String> {
+    let text = std::fs::read_to_string(path)
+        .map_err(|e| format!("cannot read {}: {e}", path.display()))?;
+    serde_saphyr::from_str(&text).map_err(|e| format!("{} is not YAML: {e}", path.display()))
+}

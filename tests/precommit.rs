@@ -219,15 +219,137 @@ fn validate_and_check_hooks_under_pre_commit() {
     for needle in [
         "+++ b/deploy/redis-sentinel.yaml",
         "sentinel down-after-milliseconds welcomebot-master 6000",
-        "fix: redis-sentinel-gen render profiles/good.yaml --out deploy",
+        "render profiles/good.yaml --out deploy",
     ] {
         assert!(output.contains(needle), "`{needle}` not in\n{output}");
     }
-
-    render();
+    // The fix command works where the hook ran: pre-commit's environment is not on PATH, so
+    // it names the binary the hook ran, and running it exactly as printed fixes the tree.
+    let fix = output
+        .lines()
+        .find_map(|line| line.trim_start().strip_prefix("fix: "))
+        .unwrap_or_else(|| panic!("no fix line in\n{output}"));
+    let words: Vec<&str> = fix.split(' ').collect();
+    assert_eq!(
+        words.get(1..),
+        Some(&["render", "profiles/good.yaml", "--out", "deploy"][..]),
+        "{fix}"
+    );
+    let fixed = run(&work, Path::new(words[0]), &words[1..]);
+    assert!(fixed.status.success(), "`{fix}` failed: {}", said(&fixed));
+    git(&git_bin, &work, &["add", "-A"]);
     let rerendered = check();
     assert_eq!(rerendered.status.code(), Some(0), "{}", said(&rerendered));
+
+    // A hand-edit of a generated script (not YAML) is caught on commit, without --all-files.
+    let script = work.join("deploy/migration/migrate.sh");
+    let edited = format!(
+        "{}echo hand-edited\n",
+        std::fs::read_to_string(&script).unwrap_or_default()
+    );
+    write(&script, &edited);
+    git(&git_bin, &work, &["add", "-A"]);
+    let on_commit = pre_commit.run(&work, &["run", "redis-sentinel-gen-check"]);
+    let output = said(&on_commit);
+    assert_eq!(
+        on_commit.status.code(),
+        Some(1),
+        "a .sh edit passed:\n{output}"
+    );
+    assert!(output.contains("migration/migrate.sh"), "{output}");
+    render();
+
+    readme_example_installs_and_runs(&pre_commit, &git_bin, &temp, &hooks_arg, &rev, &hook_bin);
     let _ = std::fs::remove_dir_all(&temp);
+}
+
+/// The README's `.pre-commit-config.yaml` example, as written (only the repository's address
+/// and commit replaced by the local copy's), with `pre-commit install` and plain `git commit`:
+/// its `rev` must be a commit of this repository that has both hooks; a commit with fresh
+/// output passes, a commit with a hand-edited generated file fails.
+fn readme_example_installs_and_runs(
+    pre_commit: &PreCommit,
+    git_bin: &Path,
+    temp: &Path,
+    hooks_arg: &str,
+    rev: &str,
+    hook_bin: &Path,
+) {
+    let root = support::repo_root();
+    let readme = std::fs::read_to_string(root.join("README.md")).unwrap_or_else(|e| panic!("{e}"));
+    let start = readme
+        .find("```yaml\nrepos:\n  - repo: https://example.com/redis-sentinel-gen")
+        .unwrap_or_else(|| panic!("no pre-commit example in README.md"));
+    let block = &readme[start + "```yaml\n".len()..];
+    let block = &block[..block.find("```").unwrap_or(block.len())];
+    let readme_rev = block
+        .lines()
+        .find_map(|line| line.trim().strip_prefix("rev: "))
+        .unwrap_or_else(|| panic!("no rev in the README example"))
+        .trim();
+    let hooks_at_rev = git(
+        git_bin,
+        &root,
+        &["show", &format!("{readme_rev}:.pre-commit-hooks.yaml")],
+    );
+    for id in ["redis-sentinel-gen-validate", "redis-sentinel-gen-check"] {
+        assert!(
+            hooks_at_rev.contains(&format!("- id: {id}\n")),
+            "the README's rev {readme_rev} has no hook {id}"
+        );
+    }
+    let config = block
+        .replace("https://example.com/redis-sentinel-gen", hooks_arg)
+        .replace(readme_rev, rev);
+
+    let work = temp.join("readme-work");
+    git(git_bin, temp, &["init", "-q", "readme-work"]);
+    let reference = std::fs::read_to_string(root.join("profiles/welcomebot.yaml"))
+        .unwrap_or_else(|e| panic!("{e}"));
+    write(&work.join("profiles/shop.yaml"), &reference);
+    write(&work.join(".pre-commit-config.yaml"), &config);
+    let rendered = run(
+        &work,
+        hook_bin,
+        &["render", "profiles/shop.yaml", "--out", "deploy/redis"],
+    );
+    assert!(rendered.status.success(), "{}", said(&rendered));
+    let installed = pre_commit.run(&work, &["install"]);
+    assert!(installed.status.success(), "{}", said(&installed));
+    let commit = |message: &str| {
+        git(git_bin, &work, &["add", "-A"]);
+        Command::new(git_bin)
+            .args(["-c", "user.name=test", "-c", "user.email=test@example.com"])
+            .args(["-c", "commit.gpgsign=false", "commit", "-q", "-m", message])
+            .current_dir(&work)
+            .env("PRE_COMMIT_HOME", &pre_commit.home)
+            .env("CARGO_NET_OFFLINE", "true")
+            .env(
+                "CARGO_TARGET_DIR",
+                support::repo_root().join("target").join("pre-commit-hook"),
+            )
+            .output()
+            .unwrap_or_else(|e| panic!("cannot run git commit: {e}"))
+    };
+    let first = commit("deployment");
+    assert!(
+        first.status.success(),
+        "the README example failed:\n{}",
+        said(&first)
+    );
+    let runbook = work.join("deploy/redis/RUNBOOK.md");
+    let edited = format!(
+        "{}\nhand-edited\n",
+        std::fs::read_to_string(&runbook).unwrap_or_default()
+    );
+    write(&runbook, &edited);
+    let second = commit("hand edit");
+    let output = said(&second);
+    assert!(
+        !second.status.success(),
+        "a hand-edited RUNBOOK.md was committed:\n{output}"
+    );
+    assert!(output.contains("RUNBOOK.md"), "{output}");
 }
 
 /// The `redis-sentinel-gen` pre-commit installed into its environment under `home`.

@@ -219,15 +219,133 @@ fn validate_and_check_hooks_under_pre_commit() {
     for needle in [
         "+++ b/deploy/redis-sentinel.yaml",
         "sentinel down-after-milliseconds welcomebot-master 6000",
-        "fix: redis-sentinel-gen render profiles/good.yaml --out deploy",
+        "render profiles/good.yaml --out deploy",
     ] {
         assert!(output.contains(needle), "`{needle}` not in\n{output}");
     }
-
-    render();
+    // The fix command works where the hook ran: pre-commit's environment is not on PATH, so
+    // it names the binary the hook ran, and running it exactly as printed fixes the tree.
+    let fix = output
+        .lines()
+        .find_map(|line| line.trim_start().strip_prefix("fix: "))
+        .unwrap_or_else(|| panic!("no fix line in\n{output}"));
+    let words: Vec<&str> = fix.split(' ').collect();
+    assert_eq!(
+        words.get(1..),
+        Some(&["render", "profiles/good.yaml", "--out", "deploy"][..]),
+        "{fix}"
+    );
+    let fixed = run(&work, Path::new(words[0]), &words[1..]);
+    assert!(fixed.status.success(), "`{fix}` failed: {}", said(&fixed));
+    git(&git_bin, &work, &["add", "-A"]);
     let rerendered = check();
     assert_eq!(rerendered.status.code(), Some(0), "{}", said(&rerendered));
+
+    readme_example_installs_and_runs(&pre_commit, &git_bin, &temp, &hooks_arg, &rev, &hook_bin);
     let _ = std::fs::remove_dir_all(&temp);
+}
+
+/// The documented `.pre-commit-config.yaml` example (docs/integrations.md), as written (only the repository's address
+/// and commit replaced by the local copy's), with `pre-commit install` and plain `git commit`:
+/// its `rev` must be a commit of this repository that has both hooks; a commit with fresh
+/// output passes, a commit with a hand-edited generated file fails.
+/// Where the user guide shows the pre-commit set-up.
+const DOC_WITH_EXAMPLE: &str = "docs/integrations.md";
+
+fn readme_example_installs_and_runs(
+    pre_commit: &PreCommit,
+    git_bin: &Path,
+    temp: &Path,
+    hooks_arg: &str,
+    rev: &str,
+    hook_bin: &Path,
+) {
+    let root = support::repo_root();
+    let readme = std::fs::read_to_string(root.join(DOC_WITH_EXAMPLE))
+        .unwrap_or_else(|e| panic!("{DOC_WITH_EXAMPLE}: {e}"));
+    let start = readme
+        .find("```yaml\nrepos:\n  - repo: https://example.com/redis-sentinel-gen")
+        .unwrap_or_else(|| panic!("no pre-commit example in {DOC_WITH_EXAMPLE}"));
+    let block = &readme[start + "```yaml\n".len()..];
+    let block = &block[..block.find("```").unwrap_or(block.len())];
+    let readme_rev = block
+        .lines()
+        .find_map(|line| line.trim().strip_prefix("rev: "))
+        .unwrap_or_else(|| panic!("no rev in the README example"))
+        .trim();
+    let hooks_at_rev = git(
+        git_bin,
+        &root,
+        &["show", &format!("{readme_rev}:.pre-commit-hooks.yaml")],
+    );
+    for id in ["redis-sentinel-gen-validate", "redis-sentinel-gen-check"] {
+        assert!(
+            hooks_at_rev.contains(&format!("- id: {id}\n")),
+            "the README's rev {readme_rev} has no hook {id}"
+        );
+    }
+    let config = block
+        .replace("https://example.com/redis-sentinel-gen", hooks_arg)
+        .replace(readme_rev, rev);
+
+    let work = temp.join("readme-work");
+    git(git_bin, temp, &["init", "-q", "readme-work"]);
+    let reference = std::fs::read_to_string(root.join("profiles/welcomebot.yaml"))
+        .unwrap_or_else(|e| panic!("{e}"));
+    write(&work.join("profiles/shop.yaml"), &reference);
+    write(&work.join(".pre-commit-config.yaml"), &config);
+    let rendered = run(
+        &work,
+        hook_bin,
+        &["render", "profiles/shop.yaml", "--out", "deploy/redis"],
+    );
+    assert!(rendered.status.success(), "{}", said(&rendered));
+    let installed = pre_commit.run(&work, &["install"]);
+    assert!(installed.status.success(), "{}", said(&installed));
+    let commit = |message: &str| {
+        git(git_bin, &work, &["add", "-A"]);
+        Command::new(git_bin)
+            .args(["-c", "user.name=test", "-c", "user.email=test@example.com"])
+            .args(["-c", "commit.gpgsign=false", "commit", "-q", "-m", message])
+            .current_dir(&work)
+            .env("PRE_COMMIT_HOME", &pre_commit.home)
+            .env("CARGO_NET_OFFLINE", "true")
+            .env(
+                "CARGO_TARGET_DIR",
+                support::repo_root().join("target").join("pre-commit-hook"),
+            )
+            .output()
+            .unwrap_or_else(|e| panic!("cannot run git commit: {e}"))
+    };
+    let first = commit("deployment");
+    assert!(
+        first.status.success(),
+        "the README example failed:\n{}",
+        said(&first)
+    );
+    // A hand-edit of any generated file fails the next commit, Markdown and scripts included
+    // (the hook once looked at YAML files only).
+    for generated in ["RUNBOOK.md", "migration/migrate.sh"] {
+        let path = work.join("deploy/redis").join(generated);
+        let edited = format!(
+            "{}\nhand-edited\n",
+            std::fs::read_to_string(&path).unwrap_or_default()
+        );
+        write(&path, &edited);
+        let refused = commit("hand edit");
+        let output = said(&refused);
+        assert!(
+            !refused.status.success(),
+            "a hand-edited {generated} was committed:\n{output}"
+        );
+        assert!(output.contains(generated), "{output}");
+        let restored = run(
+            &work,
+            hook_bin,
+            &["render", "profiles/shop.yaml", "--out", "deploy/redis"],
+        );
+        assert!(restored.status.success(), "{}", said(&restored));
+    }
 }
 
 /// The `redis-sentinel-gen` pre-commit installed into its environment under `home`.

@@ -18,6 +18,11 @@ use serde_saphyr::granit_parser::{Event, Marker, Parser, ScalarStyle, Span, Stru
 /// limit only stops input built to exhaust memory, far beyond any real CRD schema.
 const NESTING_LIMIT: usize = 10_000;
 
+/// The owner of an anchor defined outside every item and the functionConfig.
+const OUTSIDE: usize = usize::MAX - 1;
+/// The owner of an anchor defined in the functionConfig.
+const FUNCTION_CONFIG: usize = usize::MAX;
+
 /// One item of the input list.
 #[derive(Debug, Clone)]
 pub struct Item<'a> {
@@ -134,7 +139,7 @@ struct Open {
     column: usize,
     block_node: bool,
     header: Header,
-    /// Index in `items` of the item (for anchors); `usize::MAX` for the functionConfig.
+    /// Index in `items` of the item (for anchors), or [`FUNCTION_CONFIG`].
     owner: usize,
 }
 
@@ -204,11 +209,10 @@ impl<'a> Reader<'a> {
             Event::Anchor(id, _) => {
                 let at = byte(&span.start);
                 let owner = match self.slot {
-                    Slot::Item | Slot::FunctionConfig => self
-                        .current
-                        .as_ref()
-                        .map_or(usize::MAX - 1, |open| open.owner),
-                    _ => usize::MAX - 1,
+                    Slot::Item | Slot::FunctionConfig => {
+                        self.current.as_ref().map_or(OUTSIDE, |open| open.owner)
+                    }
+                    _ => OUTSIDE,
                 };
                 self.anchors.insert(id, owner);
                 let column = self.column_of(at);
@@ -313,7 +317,7 @@ impl<'a> Reader<'a> {
                         column: self.column_of(start),
                         block_node,
                         header: Header::default(),
-                        owner: usize::MAX,
+                        owner: FUNCTION_CONFIG,
                     });
                     self.slot = Slot::FunctionConfig;
                     self.slot_depth = 1;
@@ -513,14 +517,12 @@ impl<'a> Reader<'a> {
                 from = *end;
             }
             dash_column = dashes.first().map_or(0, |&d| d - line_start(text, d));
-            let count = self.items.len();
             for (index, (open, end)) in self.items.into_iter().enumerate() {
                 let unit_start = line_start(text, dashes[index]);
                 let unit_end = match dashes.get(index + 1) {
                     Some(&next) => line_start(text, next),
                     None => line_end(text, end),
                 };
-                debug_assert!(index < count);
                 items.push(Item {
                     unit: &text[unit_start..unit_end],
                     block_unit: true,

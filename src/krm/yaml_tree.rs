@@ -542,4 +542,25 @@ mod tests {
             Some(&Yaml::Str("yes".into()))
         );
     }
+
+    #[test]
+    fn a_value_read_as_written_is_written_with_the_same_yaml_1_2_meaning() {
+        let text = "a: 1.10\nb: on\nc: !!binary aGVsbG8=\nd: 12345678901234567890123\n\
+                    e: [x, 'y', -1, .inf]\nf: !Custom {k: ~}\ng: &x {h: '1'}\ni: *x\n\
+                    j: \"multi\\nline\"\nk: 2024-01-01\n";
+        let value = Yaml::read_lossless(text).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(value.get("a"), Some(&Yaml::Raw("1.10".into())));
+        assert_eq!(value.get("b"), Some(&Yaml::Str("on".into())));
+        assert_eq!(value.get("k"), Some(&Yaml::Str("2024-01-01".into())));
+        let written = value.to_block(0);
+        assert!(written.contains("b: \"on\"\n"), "{written}");
+        assert!(written.contains("c: !!binary aGVsbG8=\n"), "{written}");
+        assert!(
+            written.contains("d: 12345678901234567890123\n"),
+            "{written}"
+        );
+        assert!(written.contains("f: !Custom\n  k: ~\n"), "{written}");
+        assert_eq!(Yaml::read_lossless(&written).ok(), Some(value), "{written}");
+        assert!(Yaml::read_lossless("1: a\n").is_err(), "a non-string key");
+    }
 }

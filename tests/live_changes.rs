@@ -519,3 +519,132 @@ fn accepts(rig: &Rig, pod: &str, password: &str) -> Result<()> {
     );
     Ok(())
 }
+
+/// Sentinels 5 → 3 with the manual steps `plan` prints, run as printed (finding: the
+/// remaining Sentinels count the removed ones as voters until reset). The StatefulSet
+/// scale-down and roll are emulated; `kubectl exec POD … -- redis-cli …` goes through a
+/// stand-in that runs the same `redis-cli` against the emulated pod's address.
+#[test]
+fn sentinel_scale_down_with_the_plans_steps() -> Result<()> {
+    if !prerequisites() {
+        return Ok(());
+    }
+    let tmp = scratch_dir("sentinels-down")?;
+    let new_profile = reference_profile();
+    let old_profile = edited(
+        &new_profile,
+        &[(
+            "    replicas: 3\n    quorum: 2\n",
+            "    replicas: 5\n    quorum: 3\n",
+        )],
+    );
+    let old = render_text(&tmp, "old.yaml", &old_profile);
+    let new = render_text(&tmp, "new.yaml", &new_profile);
+    let plan = std::process::Command::new(env!("CARGO_BIN_EXE_redis-sentinel-gen"))
+        .args(["plan", "old.yaml", "new.yaml", "--json"])
+        .current_dir(&tmp)
+        .output()?;
+    ensure!(
+        plan.status.code() == Some(3),
+        "plan exited {:?}, expected 3 (manual steps)",
+        plan.status.code()
+    );
+    let plan: serde_json::Value = serde_json::from_slice(&plan.stdout)?;
+    let steps: Vec<String> = plan["changes"]
+        .as_array()
+        .context("no changes")?
+        .iter()
+        .filter(|c| c["field"] == "spec.sentinel.replicas")
+        .flat_map(|c| c["after_apply"].as_array().cloned().unwrap_or_default())
+        .filter(|s| s["why"].as_str().is_some_and(|w| w.contains("reset")))
+        .flat_map(|s| s["commands"].as_array().cloned().unwrap_or_default())
+        .filter_map(|c| c.as_str().map(String::from))
+        .collect();
+    ensure!(
+        !steps.is_empty(),
+        "the plan prints no reset steps: {plan:#}"
+    );
+
+    let mut rig = start_rig(&old)?;
+    rig.quorum = 3;
+    let master = rig.wait_agreement(CONVERGE)?;
+    // The StatefulSet scale-down stops the highest ordinals, then the roll restarts the rest.
+    for gone in ["redis-sentinel-4", "redis-sentinel-3"] {
+        rig.cluster.stop(gone)?;
+    }
+    rig.cluster.apply(Manifests::parse(&new)?)?;
+    rig.sentinels.truncate(3);
+    rig.quorum = 2;
+    for sentinel in rig.sentinels.clone().iter().rev() {
+        rig.cluster.stop(sentinel)?;
+        rig.cluster.start(sentinel)?;
+        wait_answers(&mut rig, sentinel)?;
+    }
+    let ghosts = |rig: &Rig| -> Result<Vec<String>> {
+        rig.sentinels
+            .iter()
+            .map(|s| Ok(sentinel_master(rig, s)?["num-other-sentinels"].clone()))
+            .collect()
+    };
+    let before = ghosts(&rig)?;
+    eprintln!("after the scale-down, num-other-sentinels: {before:?} (2 is right)");
+    ensure!(
+        before.iter().any(|n| n != "2"),
+        "no Sentinel counts a removed one: the reset steps would prove nothing"
+    );
+
+    // The stand-in kubectl and the pod addresses it resolves.
+    let pods: String = rig
+        .cluster
+        .pods()
+        .iter()
+        .map(|p| format!("{} {}\n", p.name, p.ip))
+        .collect();
+    std::fs::write(tmp.join("pods"), pods)?;
+    std::fs::write(
+        tmp.join("kubectl"),
+        "#!/bin/sh\n\
+         # kubectl stand-in: `kubectl -n NS exec [-i] POD [-c C] -- redis-cli ARGS...` runs\n\
+         # redis-cli against the emulated pod.\n\
+         pod=''\n\
+         while [ $# -gt 0 ]; do\n\
+         \x20   case $1 in\n\
+         \x20       -n | -c) shift 2 ;;\n\
+         \x20       exec | -i) shift ;;\n\
+         \x20       --) shift; break ;;\n\
+         \x20       *) pod=$1; shift ;;\n\
+         \x20   esac\n\
+         done\n\
+         ip=$(awk -v p=\"$pod\" '$1 == p { print $2 }' \"$PODS_FILE\")\n\
+         [ -n \"$ip\" ] && [ \"$1\" = redis-cli ] || { echo \"stand-in kubectl: cannot run $* in '$pod'\" >&2; exit 1; }\n\
+         shift\n\
+         exec redis-cli -h \"$ip\" \"$@\"\n",
+    )?;
+    {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(tmp.join("kubectl"), std::fs::Permissions::from_mode(0o755))?;
+    }
+    let path = format!(
+        "{}:{}",
+        tmp.display(),
+        std::env::var("PATH").unwrap_or_default()
+    );
+    for command in &steps {
+        let status = std::process::Command::new("timeout")
+            .args(["120", "sh", "-c", command])
+            .env("PATH", &path)
+            .env("PODS_FILE", tmp.join("pods"))
+            .env("REDISCLI_AUTH", PASSWORD)
+            .status()?;
+        ensure!(status.success(), "{command}: {status}");
+    }
+    let after = ghosts(&rig)?;
+    eprintln!("after the plan's steps, num-other-sentinels: {after:?}");
+    ensure!(
+        after.iter().all(|n| n == "2"),
+        "after the reset steps: {after:?}"
+    );
+    let agreed = rig.wait_agreement(CONVERGE)?;
+    ensure!(agreed == master, "master moved from {master} to {agreed}");
+    Ok(())
+}

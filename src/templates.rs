@@ -52,6 +52,10 @@ pub const TEMPLATES: &[(&str, &str)] = &[
     ),
     ("backup.sh.j2", include_str!("../templates/backup.sh.j2")),
     ("plan.txt.j2", include_str!("../templates/plan.txt.j2")),
+    (
+        "rotate-password.sh.j2",
+        include_str!("../templates/rotate-password.sh.j2"),
+    ),
 ];
 
 fn environment() -> Result<Environment<'static>> {

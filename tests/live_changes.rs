@@ -15,6 +15,7 @@ use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result, bail, ensure};
 
+use redis_sentinel_gen::rehearse::client::{ClientEnv, Writer};
 use redis_sentinel_gen::rehearse::resp::{Conn, Reply, info_field};
 use redis_sentinel_gen::rehearse::rig::Rig;
 use redis_sentinel_gen::rehearse::{Cluster, Manifests, Secrets};
@@ -339,5 +340,311 @@ fn a_full_redis_refuses_writes_instead_of_growing() -> Result<()> {
     // Reads still work on a full Redis.
     let read = conn.call(&["STRLEN", "fill:0"])?;
     ensure!(read == Reply::Int(VALUE as i64), "STRLEN answered {read:?}");
+    Ok(())
+}
+
+/// The zero-downtime password rotation (finding 3) on the real servers while a client
+/// writes: `rotate-password.sh add`, `switch` on every pod, a replica and a Sentinel
+/// restarted mid-rotation (they must accept both passwords), the Secret updated, the client
+/// moved to the new password, `remove` on every pod, and a replica restarted afterwards.
+/// No failover (same master, same epoch on every Sentinel), no acknowledged write lost, no
+/// gap in the acknowledgements above 2 s, the old password refused and the new one accepted
+/// everywhere at the end.
+#[test]
+fn password_rotation_without_restart_or_failover() -> Result<()> {
+    if !prerequisites() {
+        return Ok(());
+    }
+    const NEW: &str = "n3w \"rot ated' $pass";
+    let tmp = scratch_dir("rotation")?;
+    let profile_path = tmp.join("welcomebot.yaml");
+    std::fs::write(&profile_path, reference_profile())?;
+    let dep = support::resolve_profile(&profile_path);
+    let rendered = support::render_profile(&profile_path);
+    let mut rig = start_rig(&rendered)?;
+    let master = rig.wait_agreement(CONVERGE)?;
+    let epoch = |rig: &Rig| -> Result<Vec<String>> {
+        rig.sentinels
+            .iter()
+            .map(|s| {
+                sentinel_master(rig, s)?
+                    .remove("config-epoch")
+                    .context("no config-epoch")
+            })
+            .collect()
+    };
+    let epochs = epoch(&rig)?;
+    let redis_pods = rig.redis.clone();
+    let sentinels = rig.sentinels.clone();
+    let every_pod: Vec<String> = redis_pods.iter().chain(&sentinels).cloned().collect();
+    let replica = redis_pods
+        .iter()
+        .find(|p| **p != master)
+        .context("no replica")?
+        .clone();
+
+    let old_env = ClientEnv::of(&dep, Some(PASSWORD))?;
+    let new_env = ClientEnv::of(&dep, Some(NEW))?;
+    let old_writer = Writer::start(old_env, rig.cluster.dns(), "rotation:old".into());
+    std::thread::sleep(Duration::from_millis(500));
+
+    let step = |rig: &Rig, pod: &str, what: &str, password: Option<&str>| -> Result<()> {
+        let script = "/config/rotate-password.sh";
+        let argv: Vec<String> = match password {
+            Some(pw) => vec![
+                "sh".into(),
+                "-c".into(),
+                format!("printf '%s' \"$1\" | sh {script} {what}"),
+                "sh".into(),
+                pw.into(),
+            ],
+            None => vec!["sh".into(), script.into(), what.into()],
+        };
+        let (ok, out) = rig.cluster.exec(pod, &argv, Duration::from_secs(20))?;
+        ensure!(ok, "{pod}: rotate-password.sh {what} failed:\n{out}");
+        Ok(())
+    };
+    for pod in &every_pod {
+        step(&rig, pod, "add", Some(NEW))?;
+    }
+    for pod in &every_pod {
+        step(&rig, pod, "switch", None)?;
+    }
+    // Restarted before the Secret changes: each comes back accepting both passwords.
+    let sentinel = sentinels.last().context("no Sentinel")?.clone();
+    for pod in [&replica, &sentinel] {
+        rig.cluster.stop(pod)?;
+        rig.cluster.start(pod)?;
+    }
+    rig.wait_agreement(CONVERGE)
+        .with_context(|| rig.cluster.log_tails(20))?;
+    for pod in [&replica, &sentinel] {
+        ensure!(
+            rig.cluster
+                .log(pod)
+                .contains("password rotation in progress"),
+            "{pod} did not see the rotation at its restart"
+        );
+        for pw in [PASSWORD, NEW] {
+            accepts(&rig, pod, pw).with_context(|| format!("{pod} restarted mid-rotation"))?;
+        }
+    }
+
+    // The Secret now holds the new password; the client moves over.
+    rig.cluster.set_secret(SECRET.0, SECRET.1, NEW);
+    rig.password = Some(NEW.into());
+    let new_writer = Writer::start(new_env, rig.cluster.dns(), "rotation:new".into());
+    std::thread::sleep(Duration::from_millis(500));
+    let old_acks = old_writer.stop();
+    for pod in &every_pod {
+        step(&rig, pod, "remove", Some(PASSWORD))?;
+    }
+    // Restarted after the rotation: the Secret's password only.
+    rig.cluster.stop(&replica)?;
+    rig.cluster.start(&replica)?;
+    rig.wait_agreement(CONVERGE)
+        .with_context(|| rig.cluster.log_tails(20))?;
+    std::thread::sleep(Duration::from_millis(500));
+    let new_acks = new_writer.stop();
+
+    for pod in &every_pod {
+        accepts(&rig, pod, NEW)?;
+        ensure!(
+            accepts(&rig, pod, PASSWORD).is_err(),
+            "{pod} still accepts the old password"
+        );
+    }
+    let now_master = rig.wait_agreement(CONVERGE)?;
+    ensure!(
+        now_master == master,
+        "failed over: {now_master} is master, was {master}"
+    );
+    let epochs_after = epoch(&rig)?;
+    ensure!(
+        epochs_after == epochs,
+        "Sentinel config-epochs went from {epochs:?} to {epochs_after:?}: a failover"
+    );
+    let ip = rig.cluster.pod(&master)?.ip;
+    let mut conn = Conn::open(
+        SocketAddr::from((ip, REDIS_PORT)),
+        Some(NEW),
+        Duration::from_secs(5),
+    )?;
+    let mut report = String::new();
+    for (key, acks) in [("rotation:old", &old_acks), ("rotation:new", &new_acks)] {
+        ensure!(!acks.is_empty(), "no write acknowledged on {key}");
+        let stored: std::collections::BTreeSet<u64> = conn
+            .call(&["SMEMBERS", key])?
+            .strings()?
+            .iter()
+            .filter_map(|s| s.parse().ok())
+            .collect();
+        let lost = acks.iter().filter(|a| !stored.contains(&a.seq)).count();
+        let gap = acks
+            .windows(2)
+            .map(|w| w[1].at - w[0].at)
+            .max()
+            .unwrap_or_default();
+        report.push_str(&format!(
+            "  {key}: {} acknowledged, {lost} lost, longest gap {gap:.2?}\n",
+            acks.len()
+        ));
+        ensure!(lost == 0, "{lost} acknowledged writes lost\n{report}");
+        ensure!(
+            gap <= Duration::from_secs(2),
+            "a gap of {gap:.2?} between acknowledged writes\n{report}"
+        );
+    }
+    eprintln!("password rotated, master still {master}, epochs {epochs:?}:\n{report}");
+    Ok(())
+}
+
+/// A fresh connection to `pod` authenticates with `password` and answers PING.
+fn accepts(rig: &Rig, pod: &str, password: &str) -> Result<()> {
+    let plan = rig.cluster.pod(pod)?;
+    let port = if plan.ports().contains(&SENTINEL_PORT) {
+        SENTINEL_PORT
+    } else {
+        REDIS_PORT
+    };
+    let mut conn = Conn::open(
+        SocketAddr::from((plan.ip, port)),
+        Some(password),
+        Duration::from_secs(2),
+    )?;
+    let pong = conn.call(&["PING"])?;
+    ensure!(
+        pong == Reply::Status("PONG".into()),
+        "{pod}: PING answered {pong:?}"
+    );
+    Ok(())
+}
+
+/// Sentinels 5 → 3 with the manual steps `plan` prints, run as printed (finding: the
+/// remaining Sentinels count the removed ones as voters until reset). The StatefulSet
+/// scale-down and roll are emulated; `kubectl exec POD … -- redis-cli …` goes through a
+/// stand-in that runs the same `redis-cli` against the emulated pod's address.
+#[test]
+fn sentinel_scale_down_with_the_plans_steps() -> Result<()> {
+    if !prerequisites() {
+        return Ok(());
+    }
+    let tmp = scratch_dir("sentinels-down")?;
+    let new_profile = reference_profile();
+    let old_profile = edited(
+        &new_profile,
+        &[(
+            "    replicas: 3\n    quorum: 2\n",
+            "    replicas: 5\n    quorum: 3\n",
+        )],
+    );
+    let old = render_text(&tmp, "old.yaml", &old_profile);
+    let new = render_text(&tmp, "new.yaml", &new_profile);
+    let plan = std::process::Command::new(env!("CARGO_BIN_EXE_redis-sentinel-gen"))
+        .args(["plan", "old.yaml", "new.yaml", "--json"])
+        .current_dir(&tmp)
+        .output()?;
+    ensure!(
+        plan.status.code() == Some(3),
+        "plan exited {:?}, expected 3 (manual steps)",
+        plan.status.code()
+    );
+    let plan: serde_json::Value = serde_json::from_slice(&plan.stdout)?;
+    let steps: Vec<String> = plan["changes"]
+        .as_array()
+        .context("no changes")?
+        .iter()
+        .filter(|c| c["field"] == "spec.sentinel.replicas")
+        .flat_map(|c| c["after_apply"].as_array().cloned().unwrap_or_default())
+        .filter(|s| s["why"].as_str().is_some_and(|w| w.contains("reset")))
+        .flat_map(|s| s["commands"].as_array().cloned().unwrap_or_default())
+        .filter_map(|c| c.as_str().map(String::from))
+        .collect();
+    ensure!(
+        !steps.is_empty(),
+        "the plan prints no reset steps: {plan:#}"
+    );
+
+    let mut rig = start_rig(&old)?;
+    rig.quorum = 3;
+    let master = rig.wait_agreement(CONVERGE)?;
+    // The StatefulSet scale-down stops the highest ordinals, then the roll restarts the rest.
+    for gone in ["redis-sentinel-4", "redis-sentinel-3"] {
+        rig.cluster.stop(gone)?;
+    }
+    rig.cluster.apply(Manifests::parse(&new)?)?;
+    rig.sentinels.truncate(3);
+    rig.quorum = 2;
+    for sentinel in rig.sentinels.clone().iter().rev() {
+        rig.cluster.stop(sentinel)?;
+        rig.cluster.start(sentinel)?;
+        wait_answers(&mut rig, sentinel)?;
+    }
+    let ghosts = |rig: &Rig| -> Result<Vec<String>> {
+        rig.sentinels
+            .iter()
+            .map(|s| Ok(sentinel_master(rig, s)?["num-other-sentinels"].clone()))
+            .collect()
+    };
+    let before = ghosts(&rig)?;
+    eprintln!("after the scale-down, num-other-sentinels: {before:?} (2 is right)");
+    ensure!(
+        before.iter().any(|n| n != "2"),
+        "no Sentinel counts a removed one: the reset steps would prove nothing"
+    );
+
+    // The stand-in kubectl and the pod addresses it resolves.
+    let pods: String = rig
+        .cluster
+        .pods()
+        .iter()
+        .map(|p| format!("{} {}\n", p.name, p.ip))
+        .collect();
+    std::fs::write(tmp.join("pods"), pods)?;
+    std::fs::write(
+        tmp.join("kubectl"),
+        "#!/bin/sh\n\
+         # kubectl stand-in: `kubectl -n NS exec [-i] POD [-c C] -- redis-cli ARGS...` runs\n\
+         # redis-cli against the emulated pod.\n\
+         pod=''\n\
+         while [ $# -gt 0 ]; do\n\
+         \x20   case $1 in\n\
+         \x20       -n | -c) shift 2 ;;\n\
+         \x20       exec | -i) shift ;;\n\
+         \x20       --) shift; break ;;\n\
+         \x20       *) pod=$1; shift ;;\n\
+         \x20   esac\n\
+         done\n\
+         ip=$(awk -v p=\"$pod\" '$1 == p { print $2 }' \"$PODS_FILE\")\n\
+         [ -n \"$ip\" ] && [ \"$1\" = redis-cli ] || { echo \"stand-in kubectl: cannot run $* in '$pod'\" >&2; exit 1; }\n\
+         shift\n\
+         exec redis-cli -h \"$ip\" \"$@\"\n",
+    )?;
+    {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(tmp.join("kubectl"), std::fs::Permissions::from_mode(0o755))?;
+    }
+    let path = format!(
+        "{}:{}",
+        tmp.display(),
+        std::env::var("PATH").unwrap_or_default()
+    );
+    for command in &steps {
+        let status = std::process::Command::new("timeout")
+            .args(["120", "sh", "-c", command])
+            .env("PATH", &path)
+            .env("PODS_FILE", tmp.join("pods"))
+            .env("REDISCLI_AUTH", PASSWORD)
+            .status()?;
+        ensure!(status.success(), "{command}: {status}");
+    }
+    let after = ghosts(&rig)?;
+    eprintln!("after the plan's steps, num-other-sentinels: {after:?}");
+    ensure!(
+        after.iter().all(|n| n == "2"),
+        "after the reset steps: {after:?}"
+    );
+    let agreed = rig.wait_agreement(CONVERGE)?;
+    ensure!(agreed == master, "master moved from {master} to {agreed}");
     Ok(())
 }

@@ -165,8 +165,9 @@ const CASES: &[Case] = &[
         new: &[("secretName: redis-auth\n", "secretName: redis-auth-2026\n")],
         exit: 3,
         must: &[
-            "ACL SETUSER default",
-            "SENTINEL SET welcomebot-master auth-pass",
+            "rotate-password.sh add",
+            "rotate-password.sh switch",
+            "rotate-password.sh remove",
         ],
     },
 ];

@@ -12,7 +12,8 @@ use anyhow::Result;
 use serde::Serialize;
 use serde_json::Value;
 
-use crate::resolve::{REDIS_PORT, SENTINEL_PORT};
+use crate::render::layout;
+use crate::resolve::SENTINEL_PORT;
 use facts::{Facts, Set};
 
 /// `plan` exit code when manual steps are needed (or the change is impossible in place).
@@ -194,22 +195,6 @@ impl Kubectl {
             commands.push(self.wait_sentinel_field(&pod, "num-slaves", replicas));
         }
         commands
-    }
-
-    /// `printf FORMAT VALUE | kubectl exec -i POD -- redis-cli -x ARGS`: the value (a
-    /// password) goes in on stdin as the last argument, never on a command line.
-    fn redis_x(&self, pod: &str, container: &str, printf: &str, args: &str) -> String {
-        format!(
-            "printf {printf} | kubectl -n {} exec -i {pod} -c {container} -- redis-cli -p {REDIS_PORT} -x {args}",
-            self.ns
-        )
-    }
-
-    fn sentinel_x(&self, pod: &str, printf: &str, args: &str) -> String {
-        format!(
-            "printf {printf} | kubectl -n {} exec -i {pod} -c {} -- redis-cli -p {SENTINEL_PORT} -x {args}",
-            self.ns, self.sentinel_container
-        )
     }
 
     fn current_master(&self) -> String {
@@ -688,46 +673,32 @@ fn auth_change(old: &Facts, new: &Facts, k: &Kubectl, changes: &mut Vec<Change>)
                     format!("OLD=$({})", read(old_secret, old_key)),
                 ],
             });
+            let rotate = |what: &str, stdin: Option<&str>| {
+                let feed = stdin.map_or(String::new(), |v| format!("printf '%s' \"${v}\" | "));
+                let i = if stdin.is_some() { " -i" } else { "" };
+                [
+                    (&redis_pods, &old.master.container),
+                    (&sentinel_pods, &old.sentinel.container),
+                ]
+                .iter()
+                .map(|(pods, container)| {
+                    format!(
+                        "for pod in {}; do {feed}kubectl -n {ns} exec{i} \"$pod\" -c {container} -- sh {}/{} {what}; done",
+                        pods.join(" "),
+                        layout::CONFIG_DIR,
+                        layout::ROTATE_PASSWORD
+                    )
+                })
+                .collect::<Vec<_>>()
+            };
             change.before_apply.push(Step {
-                why: "accept the new password beside the old one on every Redis pod, and \
-                      replicate with it"
+                why: "every pod accepts the new password beside the old one; then \
+                      replication and the Sentinels use the new one"
                     .into(),
-                commands: vec![format!(
-                    "for pod in {}; do {}; {}; done",
-                    redis_pods.join(" "),
-                    k.redis_x(
-                        "\"$pod\"",
-                        &old.master.container,
-                        "'>%s' \"$NEW\"",
-                        "ACL SETUSER default"
-                    ),
-                    k.redis_x(
-                        "\"$pod\"",
-                        &old.master.container,
-                        "'%s' \"$NEW\"",
-                        "CONFIG SET masterauth"
-                    ),
-                )],
-            });
-            change.before_apply.push(Step {
-                why: "every Sentinel accepts both, and uses the new one towards Redis and the \
-                      other Sentinels"
-                    .into(),
-                commands: vec![format!(
-                    "for pod in {}; do {}; {}; {}; done",
-                    sentinel_pods.join(" "),
-                    k.sentinel_x("\"$pod\"", "'>%s' \"$NEW\"", "ACL SETUSER default"),
-                    k.sentinel_x(
-                        "\"$pod\"",
-                        "'%s' \"$NEW\"",
-                        "SENTINEL CONFIG SET sentinel-pass"
-                    ),
-                    k.sentinel_x(
-                        "\"$pod\"",
-                        "'%s' \"$NEW\"",
-                        &format!("SENTINEL SET {} auth-pass", k.master_name)
-                    ),
-                )],
+                commands: rotate("add", Some("NEW"))
+                    .into_iter()
+                    .chain(rotate("switch", None))
+                    .collect(),
             });
             change.before_apply.push(Step {
                 why: "move the clients: apply the rendered clients/ Component (it names the new \
@@ -738,27 +709,10 @@ fn auth_change(old: &Facts, new: &Facts, k: &Kubectl, changes: &mut Vec<Change>)
                 ],
             });
             change.after_apply.push(Step {
-                why: "once every pod has rolled (kubectl rollout status), remove the old \
-                      password where it is still held; on a pod that restarted the answer is \
-                      that the password does not exist, which is fine"
+                why: "once every pod has rolled (kubectl rollout status): the old password is \
+                      refused everywhere"
                     .into(),
-                commands: vec![
-                    format!(
-                        "for pod in {}; do {}; done",
-                        redis_pods.join(" "),
-                        k.redis_x(
-                            "\"$pod\"",
-                            &old.master.container,
-                            "'<%s' \"$OLD\"",
-                            "ACL SETUSER default"
-                        ),
-                    ),
-                    format!(
-                        "for pod in {}; do {}; done",
-                        sentinel_pods.join(" "),
-                        k.sentinel_x("\"$pod\"", "'<%s' \"$OLD\"", "ACL SETUSER default"),
-                    ),
-                ],
+                commands: rotate("remove", Some("OLD")),
             });
         }
         (None, Some((secret, key))) => {

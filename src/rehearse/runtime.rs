@@ -227,6 +227,13 @@ impl Cluster {
         self.write_hosts()
     }
 
+    /// A Secret's value changed: containers started from now on get the new value, running
+    /// ones keep the one they started with, as env vars from a Secret do.
+    pub fn set_secret(&mut self, name: &str, key: &str, value: &str) {
+        self.secrets
+            .insert((name.to_string(), key.to_string()), value.to_string());
+    }
+
     pub fn pods(&self) -> &[PodPlan] {
         &self.pods
     }

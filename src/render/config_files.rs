@@ -135,6 +135,7 @@ pub fn redis_files(dep: &Deployment) -> Result<Files> {
             (layout::PRESTOP_REDIS, "prestop-redis.sh.j2"),
             (layout::PROBE_REDIS, "probe-redis.sh.j2"),
             (layout::REDIS_CONF, "redis.conf.j2"),
+            (layout::ROTATE_PASSWORD, "rotate-password.sh.j2"),
             (layout::START_REDIS, "start-redis.sh.j2"),
         ],
     )
@@ -147,6 +148,7 @@ pub fn sentinel_files(dep: &Deployment) -> Result<Files> {
         &[
             (layout::LIB_SH, "lib.sh.j2"),
             (layout::PROBE_SENTINEL, "probe-sentinel.sh.j2"),
+            (layout::ROTATE_PASSWORD, "rotate-password.sh.j2"),
             (layout::SENTINEL_CONF, "sentinel.conf.j2"),
             (layout::START_SENTINEL, "start-sentinel.sh.j2"),
         ],

@@ -27,6 +27,8 @@ pub const FAILOVER_REDIS: &str = "failover-redis.sh";
 pub const PROBE_REDIS: &str = "probe-redis.sh";
 /// Start script of every Sentinel pod.
 pub const START_SENTINEL: &str = "start-sentinel.sh";
+/// One step of the zero-downtime password rotation, in every Redis and Sentinel pod.
+pub const ROTATE_PASSWORD: &str = "rotate-password.sh";
 /// Readiness / liveness probe of every Sentinel pod.
 pub const PROBE_SENTINEL: &str = "probe-sentinel.sh";
 

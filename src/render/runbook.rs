@@ -57,6 +57,9 @@ pub struct OpsContext {
     /// manual-failover script built on the same procedure, as mounted in the pod.
     pub prestop_script: String,
     pub failover_script: String,
+    /// The password-rotation step script and the shell library, as mounted in the pod.
+    pub rotate_script: String,
+    pub lib_script: String,
     /// `None` with auth off.
     pub auth: Option<AuthContext>,
     /// The sections alerts point at; empty with monitoring off (no alerts are rendered).
@@ -129,6 +132,8 @@ impl OpsContext {
             aof: dep.persistence.aof_fsync.is_some(),
             prestop_script: format!("{}/{}", layout::CONFIG_DIR, layout::PRESTOP_REDIS),
             failover_script: format!("{}/{}", layout::CONFIG_DIR, layout::FAILOVER_REDIS),
+            rotate_script: format!("{}/{}", layout::CONFIG_DIR, layout::ROTATE_PASSWORD),
+            lib_script: format!("{}/{}", layout::CONFIG_DIR, layout::LIB_SH),
             auth: dep.auth.as_ref().map(|a| AuthContext {
                 secret_name: a.name.clone(),
                 secret_key: a.key.clone(),

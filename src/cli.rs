@@ -148,6 +148,18 @@ pub struct RehearseArgs {
     /// Address of the first emulated pod; the others take the next ones (loopback only).
     #[arg(long, default_value_t = crate::rehearse::DEFAULT_FIRST_IP, value_name = "IP")]
     pub first_ip: std::net::Ipv4Addr,
+    /// Run only this scenario (repeatable), by the slug the report uses; every scenario
+    /// when absent.
+    #[arg(long, value_name = "SLUG", value_parser = scenario_slug)]
+    pub only: Vec<crate::rehearse::scenario::Kind>,
+}
+
+fn scenario_slug(slug: &str) -> Result<crate::rehearse::scenario::Kind, String> {
+    use crate::rehearse::scenario::Kind;
+    Kind::from_slug(slug).ok_or_else(|| {
+        let valid: Vec<&str> = Kind::ALL.iter().map(|k| k.slug()).collect();
+        format!("no scenario {slug:?}; valid: {}", valid.join(", "))
+    })
 }
 
 #[derive(Debug, Args)]

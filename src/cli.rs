@@ -148,10 +148,10 @@ pub struct RehearseArgs {
     /// Address of the first emulated pod; the others take the next ones (loopback only).
     #[arg(long, default_value_t = crate::rehearse::DEFAULT_FIRST_IP, value_name = "IP")]
     pub first_ip: std::net::Ipv4Addr,
-    /// Run only this scenario (repeatable), by the slug the report uses; every scenario
-    /// when absent.
-    #[arg(long, value_name = "SLUG", value_parser = scenario_slug)]
-    pub only: Vec<crate::rehearse::scenario::Kind>,
+    /// Run only this scenario (its slug, as in the JSON report); repeat for several. Every
+    /// scenario when absent.
+    #[arg(long = "scenario", value_name = "SLUG", value_parser = scenario_slug)]
+    pub scenarios: Vec<crate::rehearse::scenario::Kind>,
 }
 
 fn scenario_slug(slug: &str) -> Result<crate::rehearse::scenario::Kind, String> {

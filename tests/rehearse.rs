@@ -152,7 +152,10 @@ fn check(profile: &str, report: &Value) {
         .expect("raw failover");
     let window = raw["lossWindowMs"].as_u64().unwrap_or(0);
     assert!(
-        window <= report["bounds"]["rawFailoverLossWindowMs"].as_u64().expect("bound"),
+        window
+            <= report["bounds"]["rawFailoverLossWindowMs"]
+                .as_u64()
+                .expect("bound"),
         "{profile}: {raw:#}"
     );
 }

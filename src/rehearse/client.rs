@@ -188,9 +188,9 @@ impl Client {
             let write = ["SADD", self.key.as_str(), &seq.to_string()];
             let reply = match self.style {
                 Style::Bot(_) => conn.call(&write),
-                Style::Library => conn.call_patiently(&write, PATIENT_POLL, &|| {
-                    self.stop.load(Ordering::Relaxed)
-                }),
+                Style::Library => {
+                    conn.call_patiently(&write, PATIENT_POLL, &|| self.stop.load(Ordering::Relaxed))
+                }
             };
             match reply {
                 Ok(Reply::Int(_)) => {

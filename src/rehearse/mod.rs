@@ -192,9 +192,9 @@ pub fn rehearse(
             measured
                 .loss_window
                 .map_or(String::new(), |w| format!(" over {}", report::secs(w))),
-            measured
-                .direct_acked
-                .map_or(String::new(), |n| format!(", {n} direct writes acknowledged")),
+            measured.direct_acked.map_or(String::new(), |n| format!(
+                ", {n} direct writes acknowledged"
+            )),
             if missed.is_empty() {
                 String::new()
             } else {

@@ -22,6 +22,10 @@ pub struct Bounds {
     /// writes it then loses, from the promoted replica leaving its master until the deposed
     /// master is fenced (README, "The deposed master's window").
     pub raw_failover_loss_window: Duration,
+    /// Longest write outage when Sentinel promotes a replica that is stopping: less than
+    /// down-after-milliseconds, i.e. its hook hands over instead of leaving the Sentinels to
+    /// notice a dead master.
+    pub stopping_promoted_outage: Duration,
 }
 
 /// See [`Bounds::raw_failover_loss_window`]. The leader Sentinel fences the deposed master
@@ -37,6 +41,7 @@ impl Bounds {
             planned_outage: Duration::from_secs(2),
             kill_loss_window: Duration::from_secs(u64::from(min_replicas_max_lag_s)),
             raw_failover_loss_window: RAW_FAILOVER_LOSS_WINDOW,
+            stopping_promoted_outage: Duration::from_millis(u64::from(down_after_ms)),
         }
     }
 }
@@ -83,6 +88,13 @@ pub fn judge(m: &Measured, bounds: &Bounds) -> Vec<String> {
             missed.push("no new master named".into());
         }
     }
+    if m.kind == Kind::StoppingReplicaPromoted && m.longest_gap >= bounds.stopping_promoted_outage {
+        missed.push(format!(
+            "write outage {} ≥ {}: the promoted replica left without handing over",
+            secs(m.longest_gap),
+            secs(bounds.stopping_promoted_outage)
+        ));
+    }
     if m.lost > 0 && !m.kind.may_lose_writes() {
         missed.push(format!("{} acknowledged writes lost", m.lost));
     }
@@ -92,7 +104,7 @@ pub fn judge(m: &Measured, bounds: &Bounds) -> Vec<String> {
         ));
     }
     if let Some(window) = m.loss_window
-        && m.kind == Kind::RawSentinelFailover
+        && m.kind.raw_failover()
         && window > bounds.raw_failover_loss_window
     {
         missed.push(format!(
@@ -245,6 +257,7 @@ impl Report {
                 "plannedOutageMs": self.bounds.planned_outage.as_millis(),
                 "killLossWindowMs": self.bounds.kill_loss_window.as_millis(),
                 "rawFailoverLossWindowMs": self.bounds.raw_failover_loss_window.as_millis(),
+                "stoppingPromotedOutageMs": self.bounds.stopping_promoted_outage.as_millis(),
             },
             "missed": self.missed,
             "scenarios": self.rows.iter().map(|r| {

@@ -64,6 +64,11 @@ pub enum Kind {
     /// The command every tutorial gives: `SENTINEL FAILOVER <master>`, no pause first. It
     /// may lose what the deposed master acknowledges until it is fenced; that loss is bounded.
     RawSentinelFailover,
+    /// A replica is stopped, and while its preStop hook runs Sentinel promotes it anyway (a
+    /// raw `SENTINEL FAILOVER` with the replica preferred by the priority Sentinel last
+    /// read): its hook must hand over as a master does, not leave the deployment waiting for
+    /// down-after-milliseconds.
+    StoppingReplicaPromoted,
     /// The killed master restarted after the failover: it must come back as a replica.
     OldMasterReturns,
     SentinelKilled,
@@ -86,6 +91,7 @@ impl Kind {
         Kind::MasterStopped,
         Kind::MasterStoppedLagging,
         Kind::RawSentinelFailover,
+        Kind::StoppingReplicaPromoted,
         Kind::OldMasterReturns,
         Kind::SentinelKilled,
         Kind::ReplicaKilled,
@@ -104,6 +110,7 @@ impl Kind {
             Kind::ManualFailoverLagging => "manual failover, a replica lagging",
             Kind::MasterStoppedLagging => "master stopped, a replica lagging",
             Kind::RawSentinelFailover => "raw SENTINEL FAILOVER",
+            Kind::StoppingReplicaPromoted => "a stopping replica promoted",
             Kind::MasterKilled => "master killed (SIGKILL)",
             Kind::MasterStopped => "master stopped (preStop + SIGTERM)",
             Kind::OldMasterReturns => "old master comes back",
@@ -121,6 +128,7 @@ impl Kind {
             Kind::ManualFailoverLagging => "manual-failover-lagging",
             Kind::MasterStoppedLagging => "master-stopped-lagging",
             Kind::RawSentinelFailover => "raw-sentinel-failover",
+            Kind::StoppingReplicaPromoted => "stopping-replica-promoted",
             Kind::MasterKilled => "master-killed",
             Kind::MasterStopped => "master-stopped",
             Kind::OldMasterReturns => "old-master-returns",
@@ -138,7 +146,15 @@ impl Kind {
         matches!(
             self,
             Kind::MasterKilled | Kind::SentinelsRestartedThenMasterKilled
-        ) || self == Kind::RawSentinelFailover
+        ) || self.raw_failover()
+    }
+
+    /// Whether the scenario runs a raw `SENTINEL FAILOVER` (its loss window is bounded).
+    pub fn raw_failover(self) -> bool {
+        matches!(
+            self,
+            Kind::RawSentinelFailover | Kind::StoppingReplicaPromoted
+        )
     }
 
     /// Whether the client's write outage is bounded (a planned hand-over).
@@ -309,17 +325,46 @@ fn act(rig: &mut Rig, kind: Kind, master: &str, m: &mut Measured) -> Result<Inst
             Ok(t0)
         }
         Kind::RawSentinelFailover => {
-            let sentinel = rig.sentinels.first().context("no Sentinel")?.clone();
+            wait_roles_seen(rig)?;
             let t0 = Instant::now();
-            let reply = rig.call(
-                &sentinel,
-                SENTINEL_PORT,
-                &["SENTINEL", "FAILOVER", &rig.master_name],
-            )?;
+            raw_failover(rig)?;
+            m.new_master_after = Some(rig.wait_new_master(master, t0, FAILOVER_TIMEOUT)?.1);
+            Ok(t0)
+        }
+        Kind::StoppingReplicaPromoted => {
+            let replica = prefer_a_replica(rig, master)?;
+            wait_roles_seen(rig)?;
+            let sentinel = rig.sentinels.first().context("no Sentinel")?.clone();
+            let sentinel_addr =
+                std::net::SocketAddr::from((rig.cluster.pod(&sentinel)?.ip, SENTINEL_PORT));
+            let password = rig.password.clone();
+            let master_name = rig.master_name.clone();
+            let t0 = Instant::now();
+            // The failover strikes while the replica's hook runs (it lowers its priority at
+            // once, then waits a second): Sentinel still goes by the priority it last read.
+            let failover = std::thread::spawn(move || -> Result<Reply> {
+                sleep(Duration::from_millis(200));
+                Conn::open(sentinel_addr, password.as_deref(), Duration::from_secs(1))?.call(&[
+                    "SENTINEL",
+                    "FAILOVER",
+                    &master_name,
+                ])
+            });
+            let stopped = rig.cluster.stop(&replica);
+            let reply = failover
+                .join()
+                .map_err(|_| anyhow::anyhow!("the failover thread panicked"))??;
+            stopped?;
             if reply != Reply::Status("OK".into()) {
                 bail!("{sentinel} answered SENTINEL FAILOVER with {reply:?}");
             }
-            m.new_master_after = Some(rig.wait_new_master(master, t0, FAILOVER_TIMEOUT)?.1);
+            let named = rig.wait_new_master(master, t0, FAILOVER_TIMEOUT);
+            // Kept down until the others agree on a master (as after a kill): a pod
+            // recreated at once would hide a failover that waits for down-after.
+            let settled = rig.wait_agreement(SETTLE);
+            rig.cluster.start_on_new_ip(&replica)?;
+            m.new_master_after = Some(named?.1);
+            settled?;
             Ok(t0)
         }
         Kind::MasterKilled => kill_master(rig, master, m),
@@ -410,6 +455,46 @@ fn manual_failover(rig: &mut Rig, master: &str) -> Result<()> {
     Ok(())
 }
 
+/// Wait until every running Sentinel has read every replica's role since it last changed
+/// (`role-reported` is `slave`). A Sentinel that still holds an older `INFO` in which a
+/// replica was master takes that replica's promotion for a stray master and converts it
+/// back (`+convert-to-slave`), and the failover aborts: a real race, but one of scenarios
+/// run seconds apart, which a raw failover has no hand-over to absorb.
+fn wait_roles_seen(rig: &mut Rig) -> Result<()> {
+    let deadline = Instant::now() + PRIORITY_SEEN_TIMEOUT;
+    for sentinel in rig.running(&rig.sentinels.clone()) {
+        loop {
+            let view = rig.sentinel_view(&sentinel, "replicas").unwrap_or_default();
+            if !view.is_empty()
+                && view
+                    .values()
+                    .all(|f| f.get("role-reported").map(String::as_str) == Some("slave"))
+            {
+                break;
+            }
+            if Instant::now() > deadline {
+                bail!("{sentinel} still sees a replica as master: {view:?}");
+            }
+            sleep(Duration::from_millis(200));
+        }
+    }
+    Ok(())
+}
+
+/// `SENTINEL FAILOVER` sent to the first Sentinel, as the tutorials say.
+fn raw_failover(rig: &Rig) -> Result<()> {
+    let sentinel = rig.sentinels.first().context("no Sentinel")?;
+    let reply = rig.call(
+        sentinel,
+        SENTINEL_PORT,
+        &["SENTINEL", "FAILOVER", &rig.master_name],
+    )?;
+    if reply != Reply::Status("OK".into()) {
+        bail!("{sentinel} answered SENTINEL FAILOVER with {reply:?}");
+    }
+    Ok(())
+}
+
 /// Make one replica of `master` the one Sentinel prefers (a lower `replica-priority`) and
 /// wait until every running Sentinel sees that; the replica.
 fn prefer_a_replica(rig: &mut Rig, master: &str) -> Result<String> {
@@ -467,7 +552,10 @@ fn hold_back(rig: &Rig, replica: &str) -> Result<()> {
             .next_reply()
             .with_context(|| format!("no Sentinel hello on {replica}"))?
             .strings()?;
-        if message.get(2).is_some_and(|m| m.starts_with(&format!("{leader_host},"))) {
+        if message
+            .get(2)
+            .is_some_and(|m| m.starts_with(&format!("{leader_host},")))
+        {
             break;
         }
     }

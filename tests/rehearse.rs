@@ -22,6 +22,7 @@ const SCENARIOS: &[&str] = &[
     "master-stopped",
     "master-stopped-lagging",
     "raw-sentinel-failover",
+    "stopping-replica-promoted",
     "old-master-returns",
     "sentinel-killed",
     "replica-killed",
@@ -157,6 +158,17 @@ fn check(profile: &str, report: &Value) {
                 .as_u64()
                 .expect("bound"),
         "{profile}: {raw:#}"
+    );
+    let promoted = scenarios
+        .iter()
+        .find(|s| s["scenario"] == "stopping-replica-promoted")
+        .expect("stopping replica promoted");
+    assert!(
+        promoted["longestGapMs"].as_u64().expect("gap")
+            < report["downAfterMilliseconds"]
+                .as_u64()
+                .expect("down-after"),
+        "{profile}: {promoted:#}"
     );
 }
 

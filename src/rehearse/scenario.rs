@@ -41,6 +41,8 @@ const PREFERRED_PRIORITY: &str = "50";
 const DEFAULT_PRIORITY: &str = "100";
 /// How long every Sentinel may take to see a changed priority (INFO every 10 s).
 const PRIORITY_SEEN_TIMEOUT: Duration = Duration::from_secs(25);
+/// What the preStop hook of a replica promoted while it stops logs.
+const PROMOTED_WHILE_STOPPING: &str = "promoted while stopping";
 /// How long writes go straight to the old master's address after `failover-redis.sh`
 /// reported success.
 const DIRECT_WRITES: Duration = Duration::from_millis(1500);
@@ -365,6 +367,10 @@ fn act(rig: &mut Rig, kind: Kind, master: &str, m: &mut Measured) -> Result<Inst
             let settled = rig.wait_agreement(SETTLE);
             rig.cluster.start_on_new_ip(&replica)?;
             settled?;
+            // Otherwise Sentinel picked another replica and the race was not rehearsed.
+            if !rig.cluster.log(&replica).contains(PROMOTED_WHILE_STOPPING) {
+                bail!("{replica}'s preStop hook never saw it promoted");
+            }
             Ok(t0)
         }
         Kind::MasterKilled => kill_master(rig, master, m),

@@ -54,6 +54,19 @@ fn a_pod_address_off_loopback_is_a_usage_error() {
     assert!(String::from_utf8_lossy(&out.stderr).contains("not a loopback address"));
 }
 
+#[test]
+fn an_unknown_scenario_is_a_usage_error_that_lists_the_valid_ones() {
+    let out = Command::new(BIN)
+        .args(["rehearse", "--scenario", "manual-failover-laging"])
+        .output()
+        .expect("run the binary");
+    assert_eq!(out.status.code(), Some(2), "{out:?}");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    for slug in SCENARIOS {
+        assert!(stderr.contains(slug), "{slug} not listed:\n{stderr}");
+    }
+}
+
 fn prerequisites() -> bool {
     if !std::fs::metadata("/proc/self").is_ok_and(|m| m.uid() == 0) {
         assert!(!support::in_ci(), "the rehearsal needs root in CI");

@@ -127,11 +127,6 @@ impl Conn {
         read_reply(&mut self.reader)
     }
 
-    /// The next reply the server pushes (a message on a subscribed channel).
-    pub fn next_reply(&mut self) -> Result<Reply> {
-        read_reply(&mut self.reader)
-    }
-
     fn send(&mut self, args: &[&str]) -> Result<()> {
         let mut out = format!("*{}\r\n", args.len()).into_bytes();
         for arg in args {

@@ -35,6 +35,8 @@ const OLD_MASTER_AWAY: Duration = Duration::from_secs(5);
 /// that starts: the writes of that head start are on the master and the other replicas only.
 const LAG: Duration = Duration::from_secs(2);
 const LAG_HEAD_START: Duration = Duration::from_millis(300);
+/// Sentinel publishes a hello on every instance every 2 s and pings it every second.
+const HELLO_TIMEOUT: Duration = Duration::from_secs(10);
 /// `replica-priority` that makes the lagging replica the one Sentinel prefers (lower wins;
 /// the rendered default is 100), so the scenario is the bad case, not a coin toss.
 const PREFERRED_PRIORITY: &str = "50";
@@ -538,32 +540,37 @@ fn prefer_a_replica(rig: &mut Rig, master: &str) -> Result<String> {
 /// [`LAG_HEAD_START`]; it still looks online to its master all along.
 ///
 /// The pause also holds the next hello a Sentinel PUBLISHes on the replica, and with it
-/// every later command on that Sentinel's link, `REPLICAOF NO ONE` included: a promotion
+/// every later command on that Sentinel's link (`INFO`, `REPLICAOF NO ONE`): a promotion
 /// would wait for the replica to catch up, which is the lucky case. A replica that lags
 /// because its stream is stuck on the way still answers Sentinel at once, so the pause starts
-/// right after a hello of the Sentinel the hand-over asks (the first), which publishes its
-/// next one 2 s later.
+/// right after the Sentinel the hand-over asks (the first) published its hello on this
+/// replica; its next one comes 2 s later. (Watching the hello channel would not do: hellos
+/// published on the master reach the replica's subscribers too, through replication.)
 fn hold_back(rig: &Rig, replica: &str) -> Result<()> {
     let leader = rig.sentinels.first().context("no Sentinel")?;
-    let leader_host = rig.cluster.pod(leader)?.fqdn.clone();
-    let ip = rig.cluster.pod(replica)?.ip;
-    let mut hello = Conn::open(
-        std::net::SocketAddr::from((ip, REDIS_PORT)),
-        rig.password.as_deref(),
-        Duration::from_secs(5),
-    )?;
-    hello.call(&["SUBSCRIBE", "__sentinel__:hello"])?;
+    let leader_addr = format!(" addr={}:", rig.cluster.pod(leader)?.ip);
+    let deadline = Instant::now() + HELLO_TIMEOUT;
+    let mut last_command: Option<String> = None;
     loop {
-        let message = hello
-            .next_reply()
-            .with_context(|| format!("no Sentinel hello on {replica}"))?
-            .strings()?;
-        if message
-            .get(2)
-            .is_some_and(|m| m.starts_with(&format!("{leader_host},")))
+        let clients = rig
+            .call(replica, REDIS_PORT, &["CLIENT", "LIST", "TYPE", "normal"])?
+            .text()?;
+        // The last command the leader sent on its command link to this replica.
+        let command = clients
+            .lines()
+            .find(|l| l.contains(&leader_addr) && l.contains("-cmd "))
+            .and_then(|l| l.split(' ').find_map(|f| f.strip_prefix("cmd=")))
+            .map(str::to_string);
+        if command.as_deref() == Some("publish")
+            && last_command.as_deref().is_some_and(|c| c != "publish")
         {
             break;
         }
+        if Instant::now() > deadline {
+            bail!("{leader} published no hello on {replica} within {HELLO_TIMEOUT:?}");
+        }
+        last_command = command.or(last_command);
+        sleep(Duration::from_millis(10));
     }
     let ms = LAG.as_millis().to_string();
     rig.call(replica, REDIS_PORT, &["CLIENT", "PAUSE", &ms, "WRITE"])?

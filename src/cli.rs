@@ -224,6 +224,18 @@ pub struct RehearseArgs {
     /// With --migration: run this scenario only.
     #[arg(long, value_enum, value_name = "SCENARIO", requires = "migration")]
     pub only: Option<crate::rehearse::migration::Scenario>,
+    /// Run only this scenario (its slug, as in the JSON report); repeat for several. Every
+    /// scenario when absent.
+    #[arg(long = "scenario", value_name = "SLUG", value_parser = scenario_slug)]
+    pub scenarios: Vec<crate::rehearse::scenario::Kind>,
+}
+
+fn scenario_slug(slug: &str) -> Result<crate::rehearse::scenario::Kind, String> {
+    use crate::rehearse::scenario::Kind;
+    Kind::from_slug(slug).ok_or_else(|| {
+        let valid: Vec<&str> = Kind::ALL.iter().map(|k| k.slug()).collect();
+        format!("no scenario {slug:?}; valid: {}", valid.join(", "))
+    })
 }
 
 #[derive(Debug, Args)]

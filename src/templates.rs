@@ -51,6 +51,10 @@ pub const TEMPLATES: &[(&str, &str)] = &[
         include_str!("../templates/migration-migrate.sh.j2"),
     ),
     ("backup.sh.j2", include_str!("../templates/backup.sh.j2")),
+    (
+        "fence-redis.sh.j2",
+        include_str!("../templates/fence-redis.sh.j2"),
+    ),
     ("plan.txt.j2", include_str!("../templates/plan.txt.j2")),
     (
         "rotate-password.sh.j2",

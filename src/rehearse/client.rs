@@ -1,8 +1,13 @@
-//! A client that behaves like the bots: it finds the master through Sentinel with the env the
-//! rendered client patch sets (`REDIS_SENTINEL_ADDRS`, `REDIS_MASTER_NAME`, `REDIS_PASSWORD`),
-//! writes a numbered sequence continuously, and on any error (a refused write, a timeout, a
-//! closed connection) drops its connection, asks Sentinel again and reconnects. Every write
-//! the master acknowledged is recorded with the time of the acknowledgement.
+//! Clients that behave like the applications: they find the master through Sentinel with the
+//! env the rendered client patch sets (`REDIS_SENTINEL_ADDRS`, `REDIS_MASTER_NAME`,
+//! `REDIS_PASSWORD`), write a numbered sequence continuously, and on any error (a refused
+//! write, a closed connection) drop the connection, ask Sentinel again and reconnect. Every
+//! write the master acknowledged is recorded with the time of the acknowledgement.
+//!
+//! Two styles ([`Style`]): the bots, which give up on a write after a second, and a
+//! default-configured Sentinel client library (redis-py's `Sentinel` has no socket timeout),
+//! which waits on a write until the server answers or closes the connection. A write paused
+//! by `CLIENT PAUSE` keeps the second kind waiting, so its outage is the one that counts.
 
 use std::net::{Ipv4Addr, SocketAddr};
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -23,8 +28,24 @@ const WRITE_INTERVAL: Duration = Duration::from_millis(5);
 /// Pause between two attempts to find the master, so a down deployment is not hammered.
 const RETRY_INTERVAL: Duration = Duration::from_millis(20);
 const CONNECT_TIMEOUT: Duration = Duration::from_millis(300);
-/// A write not answered within this is an error: the client reconnects through Sentinel.
-const WRITE_TIMEOUT: Duration = Duration::from_secs(1);
+/// How often a patient client that waits for a reply checks whether it should stop.
+const PATIENT_POLL: Duration = Duration::from_millis(100);
+
+/// How a client waits for the answer to a write.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Style {
+    /// The bots: a write not answered within this is an error, and the client reconnects
+    /// through Sentinel.
+    Bot(Duration),
+    /// A client library with its defaults (redis-py `Sentinel(...)`, `socket_timeout=None`):
+    /// no deadline on a reply.
+    Library,
+}
+
+impl Style {
+    /// The bots' own setting.
+    pub const BOT: Style = Style::Bot(Duration::from_secs(1));
+}
 
 /// What a client container gets from the rendered client patch.
 #[derive(Debug, Clone)]
@@ -96,13 +117,14 @@ pub struct Writer {
 }
 
 impl Writer {
-    /// Start writing `SADD key <seq>` with `env`, resolving names through `hosts` (the
-    /// cluster DNS of the emulation).
-    pub fn start(env: ClientEnv, hosts: Dns, key: String) -> Self {
+    /// Start writing `SADD key <seq>` with `env` in `style`, resolving names through `hosts`
+    /// (the cluster DNS of the emulation).
+    pub fn start(env: ClientEnv, hosts: Dns, key: String, style: Style) -> Self {
         let stop = Arc::new(AtomicBool::new(false));
         let acks = Arc::new(Mutex::new(Vec::new()));
         let client = Client {
             env,
+            style,
             hosts,
             key,
             stop: stop.clone(),
@@ -143,6 +165,7 @@ impl Drop for Writer {
 
 struct Client {
     env: ClientEnv,
+    style: Style,
     hosts: Dns,
     key: String,
     stop: Arc<AtomicBool>,
@@ -162,7 +185,14 @@ impl Client {
                 continue;
             };
             seq += 1;
-            match conn.call(&["SADD", &self.key, &seq.to_string()]) {
+            let write = ["SADD", self.key.as_str(), &seq.to_string()];
+            let reply = match self.style {
+                Style::Bot(_) => conn.call(&write),
+                Style::Library => {
+                    conn.call_patiently(&write, PATIENT_POLL, &|| self.stop.load(Ordering::Relaxed))
+                }
+            };
+            match reply {
                 Ok(Reply::Int(_)) => {
                     let ack = Ack {
                         seq,
@@ -218,7 +248,9 @@ impl Client {
             if role.first_text().as_deref() != Some("master") {
                 bail!("{master_host} is not a master");
             }
-            conn.set_timeout(WRITE_TIMEOUT)?;
+            if let Style::Bot(timeout) = self.style {
+                conn.set_timeout(timeout)?;
+            }
             return Ok(conn);
         }
         bail!("no Sentinel named a master")

@@ -67,6 +67,8 @@ pub struct Options {
     pub first_ip: Ipv4Addr,
     /// Runs of the master-kill scenario; their median is held to the bound.
     pub kill_runs: usize,
+    /// Run only these scenarios (in the usual order); every one when empty.
+    pub only: Vec<Kind>,
 }
 
 /// Why the rehearsal cannot run here, if it cannot.
@@ -151,17 +153,19 @@ pub fn rehearse(
         started.elapsed().as_secs_f64()
     ));
 
-    let mut plan = vec![Kind::ManualFailover];
-    plan.extend(std::iter::repeat_n(Kind::MasterKilled, opts.kill_runs));
-    plan.extend([
-        Kind::MasterStopped,
-        Kind::OldMasterReturns,
-        Kind::SentinelKilled,
-        Kind::ReplicaKilled,
-        Kind::SentinelsRestartedThenMasterKilled,
-        Kind::SentinelRestartedInPlace,
-        Kind::FullRestartAfterFailover,
-    ]);
+    let plan: Vec<Kind> = Kind::ALL
+        .iter()
+        .copied()
+        .filter(|k| opts.only.is_empty() || opts.only.contains(k))
+        .flat_map(|k| {
+            let runs = if k == Kind::MasterKilled {
+                opts.kill_runs
+            } else {
+                1
+            };
+            std::iter::repeat_n(k, runs)
+        })
+        .collect();
     let mut rows = Vec::new();
     let mut ledger = Ledger::new();
     for (round, kind) in plan.into_iter().enumerate() {
@@ -179,12 +183,21 @@ pub fn rehearse(
         };
         let missed = report::judge(&measured, &bounds);
         progress(&format!(
-            "{}: new master {}, writes back {}, {} acknowledged, {} lost{}",
+            "{}: new master {}, writes back {}, longest gap {} (bot {}), {} acknowledged, \
+             {} lost{}{}{}",
             kind.title(),
             measured.new_master_after.map_or("-".into(), report::secs),
             measured.writes_back_after.map_or("-".into(), report::secs),
+            report::secs(measured.longest_gap),
+            report::secs(measured.bot_gap),
             measured.acked,
             measured.lost,
+            measured
+                .loss_window
+                .map_or(String::new(), |w| format!(" over {}", report::secs(w))),
+            measured.direct_acked.map_or(String::new(), |n| format!(
+                ", {n} direct writes acknowledged"
+            )),
             if missed.is_empty() {
                 String::new()
             } else {

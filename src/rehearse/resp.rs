@@ -97,6 +97,44 @@ impl Conn {
     /// Send one command and read its reply. An error *reply* is `Ok(Reply::Error)`; only a
     /// broken connection or a timeout is an `Err`.
     pub fn call(&mut self, args: &[&str]) -> Result<Reply> {
+        self.send(args)?;
+        read_reply(&mut self.reader)
+    }
+
+    /// Like [`Conn::call`], but without a deadline for the reply, as a client library with no
+    /// socket timeout waits: until the server answers or closes the connection. `give_up` is
+    /// asked every `poll` so the caller can still stop; that is an `Err`.
+    pub fn call_patiently(
+        &mut self,
+        args: &[&str],
+        poll: Duration,
+        give_up: &dyn Fn() -> bool,
+    ) -> Result<Reply> {
+        self.send(args)?;
+        // Wait for the first byte of the reply without consuming anything, so a poll that
+        // times out can never leave half a reply in the buffer.
+        self.writer.set_read_timeout(Some(poll))?;
+        while self.reader.buffer().is_empty() {
+            match self.writer.peek(&mut [0u8]) {
+                Ok(0) => bail!("connection closed"),
+                Ok(_) => break,
+                Err(e)
+                    if matches!(
+                        e.kind(),
+                        std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut
+                    ) =>
+                {
+                    if give_up() {
+                        bail!("stopped while waiting for a reply");
+                    }
+                }
+                Err(e) => return Err(e.into()),
+            }
+        }
+        read_reply(&mut self.reader)
+    }
+
+    fn send(&mut self, args: &[&str]) -> Result<()> {
         let mut out = format!("*{}\r\n", args.len()).into_bytes();
         for arg in args {
             out.extend_from_slice(format!("${}\r\n", arg.len()).as_bytes());
@@ -104,7 +142,7 @@ impl Conn {
             out.extend_from_slice(b"\r\n");
         }
         self.writer.write_all(&out)?;
-        read_reply(&mut self.reader)
+        Ok(())
     }
 }
 

@@ -199,6 +199,20 @@ impl Rig {
 
     /// `SENTINEL replicas|sentinels <master>` of `sentinel`: pod → flags.
     fn sentinel_table(&self, sentinel: &str, what: &str) -> Result<BTreeMap<String, String>> {
+        Ok(self
+            .sentinel_view(sentinel, what)?
+            .into_iter()
+            .filter_map(|(pod, mut fields)| Some((pod, fields.remove("flags")?)))
+            .collect())
+    }
+
+    /// `SENTINEL replicas|sentinels <master>` of `sentinel`: pod → every field it reports
+    /// (`flags`, `slave-priority`, …), as that Sentinel sees it now.
+    pub fn sentinel_view(
+        &self,
+        sentinel: &str,
+        what: &str,
+    ) -> Result<BTreeMap<String, BTreeMap<String, String>>> {
         let reply = self.call(
             sentinel,
             SENTINEL_PORT,
@@ -209,17 +223,13 @@ impl Rig {
         };
         let mut table = BTreeMap::new();
         for entry in entries {
-            let fields = entry.strings()?;
-            let get = |key: &str| {
-                fields
-                    .chunks(2)
-                    .find(|kv| kv[0] == key)
-                    .and_then(|kv| kv.get(1).cloned())
-            };
-            if let (Some(pod), Some(flags)) =
-                (get("ip").and_then(|h| self.pod_of(&h)), get("flags"))
-            {
-                table.insert(pod, flags);
+            let fields: BTreeMap<String, String> = entry
+                .strings()?
+                .chunks(2)
+                .filter_map(|kv| Some((kv[0].clone(), kv.get(1)?.clone())))
+                .collect();
+            if let Some(pod) = fields.get("ip").and_then(|h| self.pod_of(h)) {
+                table.insert(pod, fields);
             }
         }
         Ok(table)

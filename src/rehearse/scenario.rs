@@ -8,10 +8,11 @@ use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result, bail};
 
-use super::client::{Ack, ClientEnv, Writer};
-use super::resp::info_field;
+use super::client::{Ack, ClientEnv, Style, Writer};
+use super::resp::{Conn, Reply, info_field};
 use super::rig::Rig;
 use crate::render::layout;
+use crate::resolve::{REDIS_PORT, SENTINEL_PORT};
 
 /// Writes before the fault, so the client is known to work when it strikes.
 const BASELINE: Duration = Duration::from_secs(1);
@@ -29,16 +30,49 @@ const OUTAGE: Duration = Duration::from_millis(100);
 /// How long the killed master stays down after the new master was named, in the scenario
 /// where it comes back: clients write to the new master in the meantime.
 const OLD_MASTER_AWAY: Duration = Duration::from_secs(5);
+/// How long a lagging replica's replication is held back (`CLIENT PAUSE … WRITE` on the
+/// replica postpones the stream from its master, NOTES), and how long before the hand-over
+/// that starts: the writes of that head start are on the master and the other replicas only.
+const LAG: Duration = Duration::from_secs(2);
+const LAG_HEAD_START: Duration = Duration::from_millis(300);
+/// Sentinel publishes a hello on every instance every 2 s and pings it every second.
+const HELLO_TIMEOUT: Duration = Duration::from_secs(10);
+/// `replica-priority` that makes the lagging replica the one Sentinel prefers (lower wins;
+/// the rendered default is 100), so the scenario is the bad case, not a coin toss.
+const PREFERRED_PRIORITY: &str = "50";
+const DEFAULT_PRIORITY: &str = "100";
+/// How long every Sentinel may take to see a changed priority (INFO every 10 s).
+const PRIORITY_SEEN_TIMEOUT: Duration = Duration::from_secs(25);
+/// What the preStop hook of a replica promoted while it stops logs.
+const PROMOTED_WHILE_STOPPING: &str = "promoted while stopping";
+/// How long writes go straight to the old master's address after `failover-redis.sh`
+/// reported success.
+const DIRECT_WRITES: Duration = Duration::from_millis(1500);
+/// A direct write still waiting this long after the probe ended is given up on.
+const DIRECT_WRITE_PATIENCE: Duration = Duration::from_secs(5);
 
 /// What is done to the deployment.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Kind {
-    /// The runbook's manual failover: the rendered `failover-redis.sh` in the master pod.
+    /// The runbook's manual failover: the rendered `failover-redis.sh` in the master pod;
+    /// then writes straight to the old master's address, none of which may be acknowledged.
     ManualFailover,
+    /// `failover-redis.sh` while the replica Sentinel prefers lags about 2 s behind.
+    ManualFailoverLagging,
     /// SIGKILL to the master, kept down until the Sentinels name a new one, then restarted.
     MasterKilled,
     /// The master pod deleted: preStop hook, SIGTERM, grace period; then started again.
     MasterStopped,
+    /// The master pod deleted while the replica Sentinel prefers lags about 2 s behind.
+    MasterStoppedLagging,
+    /// The command every tutorial gives: `SENTINEL FAILOVER <master>`, no pause first. It
+    /// may lose what the deposed master acknowledges until it is fenced; that loss is bounded.
+    RawSentinelFailover,
+    /// A replica is stopped, and while its preStop hook runs Sentinel promotes it anyway (a
+    /// raw `SENTINEL FAILOVER` with the replica preferred by the priority Sentinel last
+    /// read): its hook must hand over as a master does, not leave the deployment waiting for
+    /// down-after-milliseconds.
+    StoppingReplicaPromoted,
     /// The killed master restarted after the failover: it must come back as a replica.
     OldMasterReturns,
     SentinelKilled,
@@ -53,9 +87,34 @@ pub enum Kind {
 }
 
 impl Kind {
+    /// Every scenario, in the order a full rehearsal runs them (the kill scenario repeats).
+    pub const ALL: &'static [Kind] = &[
+        Kind::ManualFailover,
+        Kind::ManualFailoverLagging,
+        Kind::MasterKilled,
+        Kind::MasterStopped,
+        Kind::MasterStoppedLagging,
+        Kind::RawSentinelFailover,
+        Kind::StoppingReplicaPromoted,
+        Kind::OldMasterReturns,
+        Kind::SentinelKilled,
+        Kind::ReplicaKilled,
+        Kind::SentinelsRestartedThenMasterKilled,
+        Kind::SentinelRestartedInPlace,
+        Kind::FullRestartAfterFailover,
+    ];
+
+    pub fn from_slug(slug: &str) -> Option<Kind> {
+        Kind::ALL.iter().copied().find(|k| k.slug() == slug)
+    }
+
     pub fn title(self) -> &'static str {
         match self {
             Kind::ManualFailover => "manual failover (failover-redis.sh)",
+            Kind::ManualFailoverLagging => "manual failover, a replica lagging",
+            Kind::MasterStoppedLagging => "master stopped, a replica lagging",
+            Kind::RawSentinelFailover => "raw SENTINEL FAILOVER",
+            Kind::StoppingReplicaPromoted => "a stopping replica promoted",
             Kind::MasterKilled => "master killed (SIGKILL)",
             Kind::MasterStopped => "master stopped (preStop + SIGTERM)",
             Kind::OldMasterReturns => "old master comes back",
@@ -70,6 +129,10 @@ impl Kind {
     pub fn slug(self) -> &'static str {
         match self {
             Kind::ManualFailover => "manual-failover",
+            Kind::ManualFailoverLagging => "manual-failover-lagging",
+            Kind::MasterStoppedLagging => "master-stopped-lagging",
+            Kind::RawSentinelFailover => "raw-sentinel-failover",
+            Kind::StoppingReplicaPromoted => "stopping-replica-promoted",
             Kind::MasterKilled => "master-killed",
             Kind::MasterStopped => "master-stopped",
             Kind::OldMasterReturns => "old-master-returns",
@@ -87,12 +150,26 @@ impl Kind {
         matches!(
             self,
             Kind::MasterKilled | Kind::SentinelsRestartedThenMasterKilled
+        ) || self.raw_failover()
+    }
+
+    /// Whether the scenario runs a raw `SENTINEL FAILOVER` (its loss window is bounded).
+    pub fn raw_failover(self) -> bool {
+        matches!(
+            self,
+            Kind::RawSentinelFailover | Kind::StoppingReplicaPromoted
         )
     }
 
     /// Whether the client's write outage is bounded (a planned hand-over).
     pub fn planned(self) -> bool {
-        matches!(self, Kind::ManualFailover | Kind::MasterStopped)
+        matches!(
+            self,
+            Kind::ManualFailover
+                | Kind::ManualFailoverLagging
+                | Kind::MasterStopped
+                | Kind::MasterStoppedLagging
+        )
     }
 }
 
@@ -106,10 +183,21 @@ pub struct Measured {
     pub new_master_after: Option<Duration>,
     /// From the fault to the first acknowledged write after the longest gap.
     pub writes_back_after: Option<Duration>,
-    /// The longest time without an acknowledged write, from the fault on.
+    /// The longest time without an acknowledged write, from the fault on, for the
+    /// default-configured library client (the outage that is held to the bounds).
     pub longest_gap: Duration,
+    /// The same for the bot-style client, which gives up on a write after a second.
+    pub bot_gap: Duration,
+    /// Writes of the library client acknowledged.
     pub acked: usize,
+    /// Acknowledged writes (of either client) missing on the final master.
     pub lost: usize,
+    /// From the first to the last acknowledgement of a lost write: how long the deployment
+    /// acknowledged writes it then lost.
+    pub loss_window: Option<Duration>,
+    /// Writes sent straight to the old master's address after `failover-redis.sh` reported
+    /// success, and acknowledged there (should be none).
+    pub direct_acked: Option<usize>,
     /// Lost writes acknowledged longer than this before the fault (should be none).
     pub oldest_lost_before_fault: Option<Duration>,
     /// Something that went wrong (no agreement, a second master, a failed script…).
@@ -131,10 +219,12 @@ pub fn run(
         .wait_agreement(SETTLE)
         .context("the deployment is not healthy before the scenario")?;
     let key = format!("rehearse:{}:{round}", kind.slug());
-    let writer = Writer::start(env.clone(), rig.cluster.dns(), key.clone());
+    let bot_key = format!("{key}:bot");
+    let writer = Writer::start(env.clone(), rig.cluster.dns(), key.clone(), Style::Library);
+    let bot = Writer::start(env.clone(), rig.cluster.dns(), bot_key.clone(), Style::BOT);
     sleep(BASELINE);
-    if writer.acks().is_empty() {
-        bail!("the client acknowledged no write against a healthy deployment");
+    if writer.acks().is_empty() || bot.acks().is_empty() {
+        bail!("a client acknowledged no write against a healthy deployment");
     }
     let mut m = Measured {
         kind,
@@ -143,8 +233,11 @@ pub fn run(
         new_master_after: None,
         writes_back_after: None,
         longest_gap: Duration::ZERO,
+        bot_gap: Duration::ZERO,
         acked: 0,
         lost: 0,
+        loss_window: None,
+        direct_acked: None,
         oldest_lost_before_fault: None,
         failures: Vec::new(),
     };
@@ -161,18 +254,31 @@ pub fn run(
     }
     sleep(TAIL);
     let acks = writer.stop();
-    gaps(&acks, fault, &mut m);
+    let bot_acks = bot.stop();
+    (m.longest_gap, m.writes_back_after) = gaps(&acks, fault);
+    (m.bot_gap, _) = gaps(&bot_acks, fault);
     m.acked = acks.len();
     let Some(final_master) = m.master_after.clone() else {
         return Ok(m);
     };
     let present = members(rig, &final_master, &key)?;
-    let lost: Vec<&Ack> = acks.iter().filter(|a| !present.contains(&a.seq)).collect();
+    let bot_present = members(rig, &final_master, &bot_key)?;
+    let lost: Vec<&Ack> = acks
+        .iter()
+        .filter(|a| !present.contains(&a.seq))
+        .chain(bot_acks.iter().filter(|a| !bot_present.contains(&a.seq)))
+        .collect();
     m.lost = lost.len();
     m.oldest_lost_before_fault = lost
         .iter()
         .filter_map(|a| fault.checked_duration_since(a.at))
         .max();
+    if let (Some(first), Some(last)) = (
+        lost.iter().map(|a| a.at).min(),
+        lost.iter().map(|a| a.at).max(),
+    ) {
+        m.loss_window = Some(last - first);
+    }
     if kind == Kind::FullRestartAfterFailover {
         for (key, expected) in ledger.iter() {
             let present = members(rig, &final_master, key)?;
@@ -185,6 +291,7 @@ pub fn run(
         }
     }
     ledger.push((key, present));
+    ledger.push((bot_key, bot_present));
     Ok(m)
 }
 
@@ -195,6 +302,77 @@ fn act(rig: &mut Rig, kind: Kind, master: &str, m: &mut Measured) -> Result<Inst
             let t0 = Instant::now();
             manual_failover(rig, master)?;
             m.new_master_after = Some(rig.wait_new_master(master, t0, FAILOVER_TIMEOUT)?.1);
+            m.direct_acked = Some(write_directly(rig, master)?);
+            Ok(t0)
+        }
+        Kind::ManualFailoverLagging | Kind::MasterStoppedLagging => {
+            let laggard = prefer_a_replica(rig, master)?;
+            hold_back(rig, &laggard)?;
+            let t0 = Instant::now();
+            let handed_over = if kind == Kind::ManualFailoverLagging {
+                manual_failover(rig, master)
+            } else {
+                rig.cluster.stop(master)
+            };
+            let named = rig.wait_new_master(master, t0, FAILOVER_TIMEOUT);
+            if kind == Kind::MasterStoppedLagging {
+                rig.cluster.start_on_new_ip(master)?;
+            }
+            // The rendered default again (a restarted pod has it from its fresh config).
+            rig.call(
+                &laggard,
+                REDIS_PORT,
+                &["CONFIG", "SET", "replica-priority", DEFAULT_PRIORITY],
+            )?;
+            handed_over?;
+            m.new_master_after = Some(named?.1);
+            Ok(t0)
+        }
+        Kind::RawSentinelFailover => {
+            wait_roles_seen(rig)?;
+            let t0 = Instant::now();
+            raw_failover(rig)?;
+            m.new_master_after = Some(rig.wait_new_master(master, t0, FAILOVER_TIMEOUT)?.1);
+            Ok(t0)
+        }
+        Kind::StoppingReplicaPromoted => {
+            let replica = prefer_a_replica(rig, master)?;
+            wait_roles_seen(rig)?;
+            let sentinel = rig.sentinels.first().context("no Sentinel")?.clone();
+            let sentinel_addr =
+                std::net::SocketAddr::from((rig.cluster.pod(&sentinel)?.ip, SENTINEL_PORT));
+            let password = rig.password.clone();
+            let master_name = rig.master_name.clone();
+            let t0 = Instant::now();
+            // The failover strikes while the replica's hook runs (it lowers its priority at
+            // once, then waits a second): Sentinel still goes by the priority it last read.
+            let failover = std::thread::spawn(move || -> Result<Reply> {
+                sleep(Duration::from_millis(200));
+                Conn::open(sentinel_addr, password.as_deref(), Duration::from_secs(1))?.call(&[
+                    "SENTINEL",
+                    "FAILOVER",
+                    &master_name,
+                ])
+            });
+            let stopped = rig.cluster.stop(&replica);
+            let reply = failover
+                .join()
+                .map_err(|_| anyhow::anyhow!("the failover thread panicked"))??;
+            stopped?;
+            if reply != Reply::Status("OK".into()) {
+                bail!("{sentinel} answered SENTINEL FAILOVER with {reply:?}");
+            }
+            // Kept down until the others agree on a master (as after a kill): a pod
+            // recreated at once would hide a failover that waits for down-after. The master
+            // they agree on may be the one from before: the promoted replica's hand-over may
+            // pick it, so there is no "new master" time to report.
+            let settled = rig.wait_agreement(SETTLE);
+            rig.cluster.start_on_new_ip(&replica)?;
+            settled?;
+            // Otherwise Sentinel picked another replica and the race was not rehearsed.
+            if !rig.cluster.log(&replica).contains(PROMOTED_WHILE_STOPPING) {
+                bail!("{replica}'s preStop hook never saw it promoted");
+            }
             Ok(t0)
         }
         Kind::MasterKilled => kill_master(rig, master, m),
@@ -285,6 +463,152 @@ fn manual_failover(rig: &mut Rig, master: &str) -> Result<()> {
     Ok(())
 }
 
+/// Wait until every running Sentinel has read every replica's role since it last changed
+/// (`role-reported` is `slave`). A Sentinel that still holds an older `INFO` in which a
+/// replica was master takes that replica's promotion for a stray master and converts it
+/// back (`+convert-to-slave`), and the failover aborts: a real race, but one of scenarios
+/// run seconds apart, which a raw failover has no hand-over to absorb.
+fn wait_roles_seen(rig: &mut Rig) -> Result<()> {
+    let deadline = Instant::now() + PRIORITY_SEEN_TIMEOUT;
+    for sentinel in rig.running(&rig.sentinels.clone()) {
+        loop {
+            let view = rig.sentinel_view(&sentinel, "replicas").unwrap_or_default();
+            if !view.is_empty()
+                && view
+                    .values()
+                    .all(|f| f.get("role-reported").map(String::as_str) == Some("slave"))
+            {
+                break;
+            }
+            if Instant::now() > deadline {
+                bail!("{sentinel} still sees a replica as master: {view:?}");
+            }
+            sleep(Duration::from_millis(200));
+        }
+    }
+    Ok(())
+}
+
+/// `SENTINEL FAILOVER` sent to the first Sentinel, as the tutorials say.
+fn raw_failover(rig: &Rig) -> Result<()> {
+    let sentinel = rig.sentinels.first().context("no Sentinel")?;
+    let reply = rig.call(
+        sentinel,
+        SENTINEL_PORT,
+        &["SENTINEL", "FAILOVER", &rig.master_name],
+    )?;
+    if reply != Reply::Status("OK".into()) {
+        bail!("{sentinel} answered SENTINEL FAILOVER with {reply:?}");
+    }
+    Ok(())
+}
+
+/// Make one replica of `master` the one Sentinel prefers (a lower `replica-priority`) and
+/// wait until every running Sentinel sees that; the replica.
+fn prefer_a_replica(rig: &mut Rig, master: &str) -> Result<String> {
+    let replica = rig
+        .redis
+        .iter()
+        .find(|p| *p != master)
+        .context("no replica")?
+        .clone();
+    rig.call(
+        &replica,
+        REDIS_PORT,
+        &["CONFIG", "SET", "replica-priority", PREFERRED_PRIORITY],
+    )?;
+    let deadline = Instant::now() + PRIORITY_SEEN_TIMEOUT;
+    for sentinel in rig.running(&rig.sentinels.clone()) {
+        loop {
+            let seen = rig
+                .sentinel_view(&sentinel, "replicas")
+                .ok()
+                .and_then(|mut v| v.remove(&replica)?.remove("slave-priority"));
+            if seen.as_deref() == Some(PREFERRED_PRIORITY) {
+                break;
+            }
+            if Instant::now() > deadline {
+                bail!("{sentinel} does not see replica-priority {PREFERRED_PRIORITY} on {replica}");
+            }
+            sleep(Duration::from_millis(200));
+        }
+    }
+    Ok(replica)
+}
+
+/// Hold back `replica`'s replication for [`LAG`] and let the master run ahead of it for
+/// [`LAG_HEAD_START`]; it still looks online to its master all along.
+///
+/// The pause also holds the next hello a Sentinel PUBLISHes on the replica, and with it
+/// every later command on that Sentinel's link (`INFO`, `REPLICAOF NO ONE`): a promotion
+/// would wait for the replica to catch up, which is the lucky case. A replica that lags
+/// because its stream is stuck on the way still answers Sentinel at once, so the pause starts
+/// right after the Sentinel the hand-over asks (the first) published its hello on this
+/// replica; its next one comes 2 s later. (Watching the hello channel would not do: hellos
+/// published on the master reach the replica's subscribers too, through replication.)
+fn hold_back(rig: &Rig, replica: &str) -> Result<()> {
+    let leader = rig.sentinels.first().context("no Sentinel")?;
+    let leader_addr = format!(" addr={}:", rig.cluster.pod(leader)?.ip);
+    let deadline = Instant::now() + HELLO_TIMEOUT;
+    let mut last_command: Option<String> = None;
+    loop {
+        let clients = rig
+            .call(replica, REDIS_PORT, &["CLIENT", "LIST", "TYPE", "normal"])?
+            .text()?;
+        // The last command the leader sent on its command link to this replica.
+        let command = clients
+            .lines()
+            .find(|l| l.contains(&leader_addr) && l.contains("-cmd "))
+            .and_then(|l| l.split(' ').find_map(|f| f.strip_prefix("cmd=")))
+            .map(str::to_string);
+        if command.as_deref() == Some("publish")
+            && last_command.as_deref().is_some_and(|c| c != "publish")
+        {
+            break;
+        }
+        if Instant::now() > deadline {
+            bail!("{leader} published no hello on {replica} within {HELLO_TIMEOUT:?}");
+        }
+        last_command = command.or(last_command);
+        sleep(Duration::from_millis(10));
+    }
+    let ms = LAG.as_millis().to_string();
+    rig.call(replica, REDIS_PORT, &["CLIENT", "PAUSE", &ms, "WRITE"])?
+        .text()
+        .with_context(|| format!("CLIENT PAUSE on {replica}"))?;
+    sleep(LAG_HEAD_START);
+    Ok(())
+}
+
+/// Writes straight to `old_master`'s address for [`DIRECT_WRITES`], as a client with the
+/// address configured (or one that asked a Sentinel that has not caught up) sends them; how
+/// many were acknowledged. Each waits for its reply like a client library without a socket
+/// timeout, so a write parked in a pause and executed later is counted too.
+fn write_directly(rig: &Rig, old_master: &str) -> Result<usize> {
+    let addr = std::net::SocketAddr::from((rig.cluster.pod(old_master)?.ip, REDIS_PORT));
+    let start = Instant::now();
+    let give_up = || start.elapsed() > DIRECT_WRITES + DIRECT_WRITE_PATIENCE;
+    let mut acked = 0;
+    let mut conn: Option<Conn> = None;
+    let mut seq = 0u64;
+    while start.elapsed() < DIRECT_WRITES {
+        let Some(c) = conn.as_mut() else {
+            conn = Conn::open(addr, rig.password.as_deref(), Duration::from_millis(300)).ok();
+            sleep(Duration::from_millis(5));
+            continue;
+        };
+        seq += 1;
+        let write = ["SADD", "rehearse:direct", &seq.to_string()];
+        match c.call_patiently(&write, Duration::from_millis(100), &give_up) {
+            Ok(Reply::Int(_)) => acked += 1,
+            Ok(_) => {}
+            Err(_) => conn = None,
+        }
+        sleep(Duration::from_millis(5));
+    }
+    Ok(acked)
+}
+
 /// SIGKILL the master and keep it down until the Sentinels name a new master (a pod
 /// restarted at once usually beats the failover), then bring it back.
 fn kill_master(rig: &mut Rig, master: &str, m: &mut Measured) -> Result<Instant> {
@@ -338,16 +662,18 @@ fn wait_sentinel_names(rig: &mut Rig, sentinel: &str, master: &str) -> Result<()
 
 /// The longest stretch without an acknowledged write from `fault` on, and (when it was an
 /// outage) when writes went through again.
-fn gaps(acks: &[Ack], fault: Instant, m: &mut Measured) {
+fn gaps(acks: &[Ack], fault: Instant) -> (Duration, Option<Duration>) {
     let mut prev = fault;
+    let (mut longest, mut back) = (Duration::ZERO, None);
     for ack in acks.iter().filter(|a| a.at > fault) {
         let gap = ack.at - prev;
-        if gap > m.longest_gap {
-            m.longest_gap = gap;
-            m.writes_back_after = (gap >= OUTAGE).then(|| ack.at - fault);
+        if gap > longest {
+            longest = gap;
+            back = (gap >= OUTAGE).then(|| ack.at - fault);
         }
         prev = ack.at;
     }
+    (longest, back)
 }
 
 /// The sequence numbers stored under `key` on `pod`.

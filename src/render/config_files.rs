@@ -67,6 +67,20 @@ pub struct ConfigContext {
     pub replica_buffer_soft_seconds: u32,
     /// Dumps the backup job keeps (`spec.backup.retention`); 0 with backups off.
     pub backup_retention: u32,
+    /// Sentinel's script that fences a deposed master.
+    pub fence_redis: &'static str,
+    /// `repl-backlog-size` in MiB ([`repl_backlog_mib`]).
+    pub repl_backlog_mib: u64,
+}
+
+/// `repl-backlog-size`: 1/32 of the Redis container's memory limit, between 4 and 256 MiB.
+/// The backlog is what lets a replica that was away for a moment (a failover reconfigures
+/// every replica; the deposed master rejoins the new one) resync partially instead of copying
+/// the whole data set; Redis's 1 MiB default covers a second of a busy master. A share of the
+/// memory limit grows with what the operator sized the pod for, and stays small next to it.
+pub fn repl_backlog_mib(limits_memory: &str) -> u64 {
+    const MIB: u64 = 1024 * 1024;
+    (crate::resolve::bytes(limits_memory) / 32 / MIB).clamp(4, 256)
 }
 
 /// Time Redis needs after the preStop hook to let replicas catch up, write its final
@@ -118,6 +132,8 @@ impl ConfigContext {
             replica_buffer_hard: dep.redis.memory.replica_buffer_hard,
             replica_buffer_soft: dep.redis.memory.replica_buffer_soft,
             replica_buffer_soft_seconds: memory::REPLICA_BUFFER_SOFT_SECONDS,
+            fence_redis: layout::FENCE_REDIS,
+            repl_backlog_mib: repl_backlog_mib(&dep.redis.resources.limits_memory),
         }
     }
 }
@@ -141,18 +157,19 @@ pub fn redis_files(dep: &Deployment) -> Result<Files> {
     )
 }
 
+/// (ConfigMap key, template) of every file of the Sentinel ConfigMap.
+pub const SENTINEL_FILES: &[(&str, &str)] = &[
+    (layout::FENCE_REDIS, "fence-redis.sh.j2"),
+    (layout::LIB_SH, "lib.sh.j2"),
+    (layout::PROBE_SENTINEL, "probe-sentinel.sh.j2"),
+    (layout::ROTATE_PASSWORD, "rotate-password.sh.j2"),
+    (layout::SENTINEL_CONF, "sentinel.conf.j2"),
+    (layout::START_SENTINEL, "start-sentinel.sh.j2"),
+];
+
 /// Files of the Sentinel ConfigMap.
 pub fn sentinel_files(dep: &Deployment) -> Result<Files> {
-    render_files(
-        dep,
-        &[
-            (layout::LIB_SH, "lib.sh.j2"),
-            (layout::PROBE_SENTINEL, "probe-sentinel.sh.j2"),
-            (layout::ROTATE_PASSWORD, "rotate-password.sh.j2"),
-            (layout::SENTINEL_CONF, "sentinel.conf.j2"),
-            (layout::START_SENTINEL, "start-sentinel.sh.j2"),
-        ],
-    )
+    render_files(dep, SENTINEL_FILES)
 }
 
 /// Files of the backup ConfigMap: its own, so a backup change never rolls the Redis pods.
@@ -209,6 +226,9 @@ mod tests {
             "appendfsync everysec\n",
             "min-replicas-to-write 1\n",
             "min-replicas-max-lag 10\n",
+            "repl-diskless-sync-delay 0\n",
+            // 512Mi / 32
+            "repl-backlog-size 16mb\n",
         ] {
             assert!(conf.contains(line), "redis.conf lacks {line:?}:\n{conf}");
         }
@@ -224,6 +244,8 @@ mod tests {
             "sentinel resolve-hostnames yes\n",
             "sentinel announce-hostnames yes\n",
             "sentinel deny-scripts-reconfig yes\n",
+            "sentinel notification-script welcomebot-master /config/fence-redis.sh\n",
+            "sentinel client-reconfig-script welcomebot-master /config/fence-redis.sh\n",
         ] {
             assert!(conf.contains(line), "sentinel.conf lacks {line:?}:\n{conf}");
         }
@@ -233,6 +255,14 @@ mod tests {
              redis-sentinel-1.redis-sentinel-headless.welcomebot.svc.cluster.local \
              redis-sentinel-2.redis-sentinel-headless.welcomebot.svc.cluster.local'"
         ));
+    }
+
+    #[test]
+    fn the_backlog_is_a_share_of_the_memory_limit_within_bounds() {
+        assert_eq!(repl_backlog_mib("512Mi"), 16);
+        assert_eq!(repl_backlog_mib("4Gi"), 128);
+        assert_eq!(repl_backlog_mib("64Mi"), 4);
+        assert_eq!(repl_backlog_mib("64Gi"), 256);
     }
 
     #[test]

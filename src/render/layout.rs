@@ -31,6 +31,9 @@ pub const START_SENTINEL: &str = "start-sentinel.sh";
 pub const ROTATE_PASSWORD: &str = "rotate-password.sh";
 /// Readiness / liveness probe of every Sentinel pod.
 pub const PROBE_SENTINEL: &str = "probe-sentinel.sh";
+/// Sentinel's notification and client-reconfig script: fences the deposed master of a
+/// failover. Sentinel executes it itself, so it is the one file with the execute bit.
+pub const FENCE_REDIS: &str = "fence-redis.sh";
 
 /// Script of the backup CronJob (in the backup ConfigMap, next to `lib.sh`).
 pub const BACKUP_SH: &str = "backup.sh";

@@ -11,7 +11,7 @@ use k8s_openapi::api::apps::v1::{
 };
 use k8s_openapi::api::core::v1::{
     Affinity, Capabilities, ConfigMap, ConfigMapVolumeSource, Container, ContainerPort,
-    EmptyDirVolumeSource, EnvVar, EnvVarSource, ExecAction, ObjectFieldSelector,
+    EmptyDirVolumeSource, EnvVar, EnvVarSource, ExecAction, KeyToPath, ObjectFieldSelector,
     PersistentVolumeClaim, PersistentVolumeClaimSpec, PodAffinityTerm, PodAntiAffinity,
     PodSecurityContext, PodSpec, PodTemplateSpec, Probe, ResourceRequirements, SeccompProfile,
     SecretKeySelector, SecurityContext, TopologySpreadConstraint, Volume, VolumeMount,
@@ -34,6 +34,8 @@ const ZONE_TOPOLOGY_KEY: &str = "topology.kubernetes.io/zone";
 /// `defaultMode` of the ConfigMap volume: read-only for everyone; scripts run through `sh`,
 /// so they need no execute bit.
 const CONFIG_FILE_MODE: i32 = 0o444;
+/// A script another program executes directly: read and execute for everyone.
+const EXECUTABLE_FILE_MODE: i32 = 0o555;
 
 /// `["sh", "/config/<script>", args…]`: scripts are run through `sh` so that neither the
 /// execute bit nor a shebang pointing at a missing bash matters.
@@ -206,6 +208,24 @@ pub fn config_volume(config_map: &str) -> Volume {
         }),
         ..Default::default()
     }
+}
+
+/// The ConfigMap volume with every file in `keys` read-only for everyone, except `executable`,
+/// which may also be executed: a program (Sentinel) runs it directly, not through `sh`.
+pub fn config_volume_with_executable(config_map: &str, keys: &[&str], executable: &str) -> Volume {
+    let items = keys
+        .iter()
+        .map(|key| KeyToPath {
+            key: key.to_string(),
+            path: key.to_string(),
+            mode: (*key == executable).then_some(EXECUTABLE_FILE_MODE),
+        })
+        .collect();
+    let mut volume = config_volume(config_map);
+    if let Some(source) = volume.config_map.as_mut() {
+        source.items = Some(items);
+    }
+    volume
 }
 
 /// A pod-lifetime scratch volume.

@@ -53,7 +53,14 @@ pub fn statefulset(dep: &Deployment, config_checksum: &str) -> Result<StatefulSe
                 .into_iter()
                 .collect(),
             volumes: vec![
-                pod::config_volume(&dep.names.sentinel_config),
+                pod::config_volume_with_executable(
+                    &dep.names.sentinel_config,
+                    &config_files::SENTINEL_FILES
+                        .iter()
+                        .map(|(key, _)| *key)
+                        .collect::<Vec<_>>(),
+                    layout::FENCE_REDIS,
+                ),
                 pod::empty_dir_volume(layout::VOLUME_TMP),
             ],
             // Sentinel's state (current master, epoch, known peers) must survive pod deletion

@@ -15,7 +15,7 @@ use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result, bail, ensure};
 
-use redis_sentinel_gen::rehearse::client::{ClientEnv, Writer};
+use redis_sentinel_gen::rehearse::client::{ClientEnv, Style, Writer};
 use redis_sentinel_gen::rehearse::resp::{Conn, Reply, info_field};
 use redis_sentinel_gen::rehearse::rig::Rig;
 use redis_sentinel_gen::rehearse::{Cluster, Manifests, Secrets};
@@ -385,7 +385,12 @@ fn password_rotation_without_restart_or_failover() -> Result<()> {
 
     let old_env = ClientEnv::of(&dep, Some(PASSWORD))?;
     let new_env = ClientEnv::of(&dep, Some(NEW))?;
-    let old_writer = Writer::start(old_env, rig.cluster.dns(), "rotation:old".into());
+    let old_writer = Writer::start(
+        old_env,
+        rig.cluster.dns(),
+        "rotation:old".into(),
+        Style::Library,
+    );
     std::thread::sleep(Duration::from_millis(500));
 
     let step = |rig: &Rig, pod: &str, what: &str, password: Option<&str>| -> Result<()> {
@@ -433,7 +438,12 @@ fn password_rotation_without_restart_or_failover() -> Result<()> {
     // The Secret now holds the new password; the client moves over.
     rig.cluster.set_secret(SECRET.0, SECRET.1, NEW);
     rig.password = Some(NEW.into());
-    let new_writer = Writer::start(new_env, rig.cluster.dns(), "rotation:new".into());
+    let new_writer = Writer::start(
+        new_env,
+        rig.cluster.dns(),
+        "rotation:new".into(),
+        Style::Library,
+    );
     std::thread::sleep(Duration::from_millis(500));
     let old_acks = old_writer.stop();
     for pod in &every_pod {

@@ -356,6 +356,7 @@ fn run_rehearse(args: &RehearseArgs) -> i32 {
     let options = crate::rehearse::Options {
         first_ip: args.first_ip,
         kill_runs: usize::from(args.kill_runs),
+        only: args.scenarios.clone(),
     };
     let report = render::redis_sentinel_yaml(&dep).and_then(|rendered| {
         crate::rehearse::rehearse(&dep, &rendered, &options, &mut |line| {

@@ -24,6 +24,8 @@ const SCENARIOS: &[&str] = &[
     "replica-killed",
     "sentinels-restarted-master-killed",
     "sentinel-restarted-in-place",
+    "rollout-config",
+    "rollout-image",
     "full-restart-after-failover",
 ];
 
@@ -120,7 +122,22 @@ fn check(profile: &str, report: &Value) {
         median <= bound,
         "{profile}: median {median} ms > {bound} ms"
     );
-    for planned in ["manual-failover", "master-stopped"] {
+    for rollout in ["rollout-config", "rollout-image"] {
+        let run = scenarios
+            .iter()
+            .find(|s| s["scenario"] == rollout)
+            .expect("rollout scenario");
+        // Both Redis StatefulSets rolled at once: one hand-over, one master and at most one
+        // Redis pod down at every sample, no write refused for longer than the bound.
+        assert_eq!(run["masterChanges"], 1, "{profile}: {run:#}");
+        assert_eq!(run["breaches"], serde_json::json!([]), "{profile}: {run:#}");
+    }
+    for planned in [
+        "manual-failover",
+        "master-stopped",
+        "rollout-config",
+        "rollout-image",
+    ] {
         let run = scenarios
             .iter()
             .find(|s| s["scenario"] == planned)

@@ -33,7 +33,16 @@ const EXPECTED: &[(&str, &[&str])] = &[
     ),
     (
         "grace-period-too-short",
-        &["spec.redis.terminationGracePeriodSeconds", "at least 20"],
+        &["spec.redis.terminationGracePeriodSeconds", "at least 140"],
+    ),
+    (
+        "rollout-wait-too-long",
+        &[
+            "spec.redis.rolloutWaitSeconds",
+            "0 to 3600",
+            "spec.redis.terminationGracePeriodSeconds",
+            "at least 7220",
+        ],
     ),
     ("image-redis-6", &["spec.image", "7.0.8"]),
     ("image-redis-7.0.5", &["spec.image", "7.0.8"]),

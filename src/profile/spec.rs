@@ -138,10 +138,16 @@ pub struct RedisSpec {
     /// `min-replicas-max-lag` in seconds. Defaults to 10.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub min_replicas_max_lag: Option<u32>,
-    /// Seconds Kubernetes waits for a Redis pod to stop (preStop failover plus shutdown).
-    /// Defaults to the failover timeout plus 20 s, rounded up.
+    /// Seconds Kubernetes waits for a Redis pod to stop (the preStop hook's wait for the
+    /// other Redis pods, its failover, then shutdown). Defaults to `rolloutWaitSeconds` plus
+    /// the failover timeout plus 20 s, rounded up.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub termination_grace_period_seconds: Option<u32>,
+    /// Seconds a stopping Redis pod waits, at most, until every other Redis pod is up, in
+    /// sync and not stopping itself, before it leaves (so a rollout takes down one Redis pod
+    /// at a time). Cover a full resync of your data set. 0 to 3600. Defaults to 120.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rollout_wait_seconds: Option<u32>,
 }
 
 /// A PersistentVolumeClaim template.

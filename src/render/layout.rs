@@ -29,6 +29,8 @@ pub const PROBE_REDIS: &str = "probe-redis.sh";
 pub const START_SENTINEL: &str = "start-sentinel.sh";
 /// Readiness / liveness probe of every Sentinel pod.
 pub const PROBE_SENTINEL: &str = "probe-sentinel.sh";
+/// preStop hook of the Sentinel pods: no Sentinel leaves in the middle of a hand-over.
+pub const PRESTOP_SENTINEL: &str = "prestop-sentinel.sh";
 
 /// Script of the backup CronJob (in the backup ConfigMap, next to `lib.sh`).
 pub const BACKUP_SH: &str = "backup.sh";

@@ -51,6 +51,8 @@ pub struct OpsContext {
     pub failover_timeout: u32,
     pub min_replicas_to_write: u32,
     pub termination_grace_period_seconds: u32,
+    /// How long a stopping Redis pod waits for the others (`spec.redis.rolloutWaitSeconds`).
+    pub rollout_wait_seconds: u32,
     /// The master's preStop script (the loss-free hand-over when the pod stops) and the
     /// manual-failover script built on the same procedure, as mounted in the pod.
     pub prestop_script: String,
@@ -124,6 +126,7 @@ impl OpsContext {
             failover_timeout: dep.sentinel.failover_timeout,
             min_replicas_to_write: dep.redis.min_replicas_to_write,
             termination_grace_period_seconds: dep.redis.termination_grace_period_seconds,
+            rollout_wait_seconds: dep.redis.rollout_wait_seconds,
             prestop_script: format!("{}/{}", layout::CONFIG_DIR, layout::PRESTOP_REDIS),
             failover_script: format!("{}/{}", layout::CONFIG_DIR, layout::FAILOVER_REDIS),
             auth: dep.auth.as_ref().map(|a| AuthContext {

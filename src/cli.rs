@@ -148,6 +148,9 @@ pub struct RehearseArgs {
     /// Address of the first emulated pod; the others take the next ones (loopback only).
     #[arg(long, default_value_t = crate::rehearse::DEFAULT_FIRST_IP, value_name = "IP")]
     pub first_ip: std::net::Ipv4Addr,
+    /// Also write one SVG timeline per scenario into DIR (created if needed).
+    #[arg(long, value_name = "DIR")]
+    pub svg: Option<PathBuf>,
     /// Run only this scenario (its slug, as in the JSON report); repeat for several.
     #[arg(long = "scenario", value_name = "SLUG", value_parser = clap::builder::PossibleValuesParser::new(crate::rehearse::scenario::SLUGS))]
     pub scenarios: Vec<String>,

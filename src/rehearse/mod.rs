@@ -24,6 +24,7 @@ pub mod rig;
 pub mod rollout;
 pub mod runtime;
 pub mod scenario;
+pub mod svg;
 pub mod watch;
 
 use std::net::Ipv4Addr;

@@ -252,3 +252,79 @@ fn observe(conn: &mut Conn, addr: SocketAddr, synced: &mut Option<SocketAddr>) -
         _ => State::Down,
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn watch(start: Instant, pods: &[(&str, &[(u64, State)])]) -> Watch {
+        Watch {
+            pods: pods
+                .iter()
+                .map(|(pod, seen)| {
+                    let seen = seen
+                        .iter()
+                        .map(|(ms, state)| Seen {
+                            at: start + Duration::from_millis(*ms),
+                            state: *state,
+                        })
+                        .collect();
+                    (pod.to_string(), seen)
+                })
+                .collect(),
+        }
+    }
+
+    #[test]
+    fn a_paused_master_and_its_successor_are_one_master() {
+        let t0 = Instant::now();
+        let w = watch(
+            t0,
+            &[
+                (
+                    "a",
+                    &[
+                        (0, State::Master),
+                        (500, State::Paused),
+                        (1200, State::Down),
+                    ],
+                ),
+                ("b", &[(0, State::Replica), (900, State::Master)]),
+                ("c", &[(0, State::Replica)]),
+            ],
+        );
+        let end = t0 + Duration::from_millis(1400);
+        assert!(w.breaches(t0, end).is_empty(), "{:?}", w.breaches(t0, end));
+        assert_eq!(w.master_changes(t0, end), 1);
+    }
+
+    #[test]
+    fn two_writable_masters_none_and_two_pods_down_are_breaches() {
+        let t0 = Instant::now();
+        let w = watch(
+            t0,
+            &[
+                ("a", &[(0, State::Master), (300, State::Down)]),
+                (
+                    "b",
+                    &[
+                        (0, State::Replica),
+                        (200, State::Master),
+                        (600, State::Down),
+                    ],
+                ),
+                ("c", &[(0, State::Replica), (500, State::Syncing)]),
+            ],
+        );
+        let breaches = w.breaches(t0, t0 + Duration::from_millis(800));
+        assert_eq!(
+            breaches,
+            [
+                "2 Redis pods down at once at 1 samples from 0.50 s",
+                "2 writable masters at 1 samples from 0.20 s",
+                "3 Redis pods down at once at 3 samples from 0.60 s",
+                "no master at 3 samples from 0.60 s",
+            ]
+        );
+    }
+}

@@ -27,7 +27,7 @@ as_root() {
 install_system_packages() {
     local missing=()
     local tool
-    for tool in redis-server redis-sentinel redis-cli shellcheck promtool prometheus-redis-exporter busybox; do
+    for tool in redis-server redis-sentinel redis-cli shellcheck promtool prometheus-redis-exporter busybox rsvg-convert; do
         command -v "$tool" >/dev/null 2>&1 || missing+=("$tool")
     done
     # GNU time measures the peak memory of the binary in tests/memory.rs (`time` alone is
@@ -44,7 +44,7 @@ install_system_packages() {
     as_root apt-get update
     as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y \
         redis-server redis-sentinel redis-tools shellcheck python3 python3-venv \
-        prometheus prometheus-redis-exporter busybox time
+        prometheus prometheus-redis-exporter busybox time librsvg2-bin
 }
 
 # Debian's packages start their own redis-server (127.0.0.1:6379) and redis-sentinel

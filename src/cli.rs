@@ -228,6 +228,9 @@ pub struct RehearseArgs {
     /// scenario when absent.
     #[arg(long = "scenario", value_name = "SLUG", value_parser = scenario_slug)]
     pub scenarios: Vec<crate::rehearse::scenario::Kind>,
+    /// Also write one SVG timeline per scenario into DIR (created if needed).
+    #[arg(long, value_name = "DIR")]
+    pub svg: Option<PathBuf>,
 }
 
 fn scenario_slug(slug: &str) -> Result<crate::rehearse::scenario::Kind, String> {

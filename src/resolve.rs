@@ -173,6 +173,8 @@ pub struct Redis {
     /// `maxmemory` in bytes: the profile's, or the budget's default.
     pub maxmemory: u64,
     pub maxmemory_policy: MaxmemoryPolicy,
+    /// The preStop hook's budget for waiting until leaving costs no write.
+    pub rollout_wait_seconds: u32,
 }
 
 #[derive(Debug, Clone)]
@@ -244,10 +246,17 @@ pub fn bytes(quantity: &str) -> u64 {
     })
 }
 
-/// Default termination grace period of a Redis pod: the preStop failover may wait up to the
-/// failover timeout, then Redis needs time to save and exit.
-pub fn default_redis_grace_seconds(failover_timeout_ms: u32) -> u32 {
-    failover_timeout_ms.div_ceil(1000) + 20
+/// `spec.redis.rolloutWaitSeconds` when absent: a full resync of a few GiB, with room.
+pub const DEFAULT_ROLLOUT_WAIT_SECONDS: u32 = 120;
+/// The largest `spec.redis.rolloutWaitSeconds`: a pod that cannot stop within an hour
+/// blocks node drains for longer than any operator waits.
+pub const MAX_ROLLOUT_WAIT_SECONDS: u32 = 3600;
+
+/// Default termination grace period of a Redis pod: the preStop hook may wait up to the
+/// rollout wait for the other Redis pods, then up to the failover timeout for the failover,
+/// then Redis needs time to save and exit.
+pub fn default_redis_grace_seconds(rollout_wait_seconds: u32, failover_timeout_ms: u32) -> u32 {
+    rollout_wait_seconds + failover_timeout_ms.div_ceil(1000) + 20
 }
 
 fn resources(given: Option<&Resources>, default: &ContainerResources) -> ContainerResources {
@@ -317,6 +326,7 @@ pub struct Effective {
     pub down_after_milliseconds: u32,
     pub failover_timeout: u32,
     pub min_replicas_to_write: u32,
+    pub rollout_wait_seconds: u32,
 }
 
 impl Effective {
@@ -346,6 +356,11 @@ impl Effective {
                 .as_ref()
                 .and_then(|r| r.min_replicas_to_write)
                 .unwrap_or(if redis_replicas >= 2 { 1 } else { 0 }),
+            rollout_wait_seconds: spec
+                .redis
+                .as_ref()
+                .and_then(|r| r.rollout_wait_seconds)
+                .unwrap_or(DEFAULT_ROLLOUT_WAIT_SECONDS),
         }
     }
 }
@@ -427,7 +442,10 @@ pub fn resolve(profile: &Profile, source: &str) -> Deployment {
             min_replicas_max_lag: redis.and_then(|r| r.min_replicas_max_lag).unwrap_or(10),
             termination_grace_period_seconds: redis
                 .and_then(|r| r.termination_grace_period_seconds)
-                .unwrap_or_else(|| default_redis_grace_seconds(eff.failover_timeout)),
+                .unwrap_or_else(|| {
+                    default_redis_grace_seconds(eff.rollout_wait_seconds, eff.failover_timeout)
+                }),
+            rollout_wait_seconds: eff.rollout_wait_seconds,
             memory: redis_budget,
             maxmemory: redis
                 .and_then(|r| r.maxmemory.as_deref())

@@ -454,6 +454,19 @@ fn run_rehearse(args: &RehearseArgs) -> i32 {
             return EXIT_INVALID;
         }
     };
+    if let Some(dir) = &args.svg {
+        match crate::rehearse::svg::write_all(&report, dir) {
+            Ok(files) => eprintln!(
+                "rehearse: {} timelines written to {}",
+                files.len(),
+                dir.display()
+            ),
+            Err(e) => {
+                eprintln!("error: {e:#}");
+                return EXIT_INVALID;
+            }
+        }
+    }
     let text = if args.json {
         format!("{:#}\n", report.json())
     } else {

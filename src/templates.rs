@@ -38,6 +38,10 @@ pub const TEMPLATES: &[(&str, &str)] = &[
         include_str!("../templates/start-sentinel.sh.j2"),
     ),
     (
+        "prestop-sentinel.sh.j2",
+        include_str!("../templates/prestop-sentinel.sh.j2"),
+    ),
+    (
         "probe-sentinel.sh.j2",
         include_str!("../templates/probe-sentinel.sh.j2"),
     ),

@@ -536,22 +536,39 @@ impl Check<'_> {
                 .valid("1 or more seconds: Redis checks min-replicas-to-write only when min-replicas-max-lag is set too");
             self.push(finding);
         }
+        let rollout_wait = self.eff.rollout_wait_seconds;
+        if rollout_wait > resolve::MAX_ROLLOUT_WAIT_SECONDS {
+            let finding = self
+                .map
+                .error(
+                    "spec.redis.rolloutWaitSeconds",
+                    "the rollout wait is too long",
+                )
+                .found(rollout_wait)
+                .valid(format!(
+                    "0 to {}: a Redis pod's termination grace period covers this wait, and a pod \
+                     that takes longer to stop holds up node drains",
+                    resolve::MAX_ROLLOUT_WAIT_SECONDS
+                ));
+            self.push(finding);
+        }
         if let Some(grace) = redis.and_then(|r| r.termination_grace_period_seconds) {
             let failover_seconds = self.eff.failover_timeout.div_ceil(1000);
-            let minimum = failover_seconds + SHUTDOWN_RESERVE_SECONDS;
+            let minimum = rollout_wait + failover_seconds + SHUTDOWN_RESERVE_SECONDS;
             if grace < minimum {
                 let finding = self
                     .map
                     .error("spec.redis.terminationGracePeriodSeconds", "the termination grace period is too short for a failover")
                     .found(grace)
                     .valid(format!(
-                        "at least {minimum}: the master's preStop hook waits up to failoverTimeout \
+                        "at least {minimum}: a Redis pod's preStop hook waits up to rolloutWaitSeconds \
+                         ({rollout_wait} s) for the other Redis pods, then up to failoverTimeout \
                          ({failover_seconds} s) for Sentinel to name a new master, then Redis needs \
                          {SHUTDOWN_RESERVE_SECONDS} s to save and exit"
                     ))
                     .help(format!(
                         "or leave it out: the default is {}",
-                        resolve::default_redis_grace_seconds(self.eff.failover_timeout)
+                        resolve::default_redis_grace_seconds(rollout_wait, self.eff.failover_timeout)
                     ));
                 self.push(finding);
             }

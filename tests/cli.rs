@@ -33,7 +33,15 @@ const EXPECTED: &[(&str, &[&str])] = &[
     ),
     (
         "grace-period-too-short",
-        &["spec.redis.terminationGracePeriodSeconds", "at least 20"],
+        &["spec.redis.terminationGracePeriodSeconds", "at least 140"],
+    ),
+    (
+        "rollout-wait-too-long",
+        &["spec.redis.rolloutWaitSeconds", "0 to 3600"],
+    ),
+    (
+        "grace-period-below-rollout-wait",
+        &["spec.redis.terminationGracePeriodSeconds", "at least 620"],
     ),
     ("image-redis-6", &["spec.image", "7.0.8"]),
     ("image-redis-7.0.5", &["spec.image", "7.0.8"]),

@@ -150,8 +150,9 @@ pub struct RedisSpec {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schemars(range(max = REDIS_INT_MAX))]
     pub min_replicas_max_lag: Option<u32>,
-    /// Seconds Kubernetes waits for a Redis pod to stop (preStop failover plus shutdown).
-    /// Defaults to the failover timeout plus 20 s, rounded up.
+    /// Seconds Kubernetes waits for a Redis pod to stop (the preStop hook's wait for the
+    /// other Redis pods, its failover, then shutdown). Defaults to `rolloutWaitSeconds` plus
+    /// the failover timeout plus 20 s, rounded up.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub termination_grace_period_seconds: Option<u32>,
     /// `maxmemory`, a Kubernetes quantity such as `200Mi`: the most the dataset may use
@@ -165,6 +166,12 @@ pub struct RedisSpec {
     /// (refuse it with an OOM error; nothing is dropped silently).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub maxmemory_policy: Option<MaxmemoryPolicy>,
+    /// Seconds a stopping Redis pod waits, at most, until every other Redis pod is up, in
+    /// sync and not stopping itself, before it leaves (so a rollout takes down one Redis pod
+    /// at a time). Cover a full resync of your data set. 0 to 3600. Defaults to 120.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(range(max = crate::resolve::MAX_ROLLOUT_WAIT_SECONDS))]
+    pub rollout_wait_seconds: Option<u32>,
 }
 
 /// Redis's `maxmemory-policy` values.

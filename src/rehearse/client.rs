@@ -109,10 +109,24 @@ pub struct Ack {
     pub at: Instant,
 }
 
+/// A write that was not acknowledged: when, and why (the error reply's code, such as
+/// `NOREPLICAS` or `READONLY`, or [`NO_ANSWER`] / [`NO_MASTER`]).
+#[derive(Debug, Clone)]
+pub struct Refusal {
+    pub at: Instant,
+    pub kind: String,
+}
+
+/// A write that got no reply: a timeout or a closed connection.
+pub const NO_ANSWER: &str = "no answer";
+/// No Sentinel named a master the client could connect to and write to.
+pub const NO_MASTER: &str = "no master";
+
 /// The writing client, running on its own thread until [`Writer::stop`].
 pub struct Writer {
     stop: Arc<AtomicBool>,
     acks: Arc<Mutex<Vec<Ack>>>,
+    refusals: Arc<Mutex<Vec<Refusal>>>,
     thread: Option<JoinHandle<()>>,
 }
 
@@ -122,6 +136,7 @@ impl Writer {
     pub fn start(env: ClientEnv, hosts: Dns, key: String, style: Style) -> Self {
         let stop = Arc::new(AtomicBool::new(false));
         let acks = Arc::new(Mutex::new(Vec::new()));
+        let refusals = Arc::new(Mutex::new(Vec::new()));
         let client = Client {
             env,
             style,
@@ -129,13 +144,21 @@ impl Writer {
             key,
             stop: stop.clone(),
             acks: acks.clone(),
+            refusals: refusals.clone(),
         };
         let thread = std::thread::spawn(move || client.run());
         Writer {
             stop,
             acks,
+            refusals,
             thread: Some(thread),
         }
+    }
+
+    /// The writes refused or failed so far (a failed attempt to find the master counts once
+    /// per attempt).
+    pub fn refusals(&self) -> Vec<Refusal> {
+        self.refusals.lock().map(|r| r.clone()).unwrap_or_default()
     }
 
     /// The acknowledged writes so far.
@@ -170,9 +193,19 @@ struct Client {
     key: String,
     stop: Arc<AtomicBool>,
     acks: Arc<Mutex<Vec<Ack>>>,
+    refusals: Arc<Mutex<Vec<Refusal>>>,
 }
 
 impl Client {
+    fn refused(&self, kind: &str) {
+        if let Ok(mut refusals) = self.refusals.lock() {
+            refusals.push(Refusal {
+                at: Instant::now(),
+                kind: kind.to_string(),
+            });
+        }
+    }
+
     fn run(self) {
         let mut seq = 0u64;
         let mut master: Option<Conn> = None;
@@ -180,6 +213,7 @@ impl Client {
             let Some(conn) = master.as_mut() else {
                 master = self.connect_to_master().ok();
                 if master.is_none() {
+                    self.refused(NO_MASTER);
                     sleep(RETRY_INTERVAL);
                 }
                 continue;
@@ -205,7 +239,15 @@ impl Client {
                 }
                 // Any error drops the connection: a client that keeps talking to a node that
                 // answers NOREPLICAS or READONLY never finds the new master (NOTES).
-                _ => master = None,
+                reply => {
+                    match reply {
+                        Ok(Reply::Error(e)) => {
+                            self.refused(e.split_whitespace().next().unwrap_or("ERR"));
+                        }
+                        _ => self.refused(NO_ANSWER),
+                    }
+                    master = None;
+                }
             }
         }
     }

@@ -63,6 +63,10 @@ pub struct PodPlan {
     pub labels: BTreeMap<String, String>,
     /// Names of the StatefulSet's volumeClaimTemplates: volumes backed by a per-pod PVC.
     pub claims: Vec<String>,
+    /// The pod template this pod was made from, as JSON: two pods of a StatefulSet differ
+    /// in it exactly when the controller's revision hash differs, which is what a rolling
+    /// update replaces.
+    pub revision: String,
 }
 
 /// A container resolved against its pod: everything needed to exec it.
@@ -183,6 +187,8 @@ impl Manifests {
                 .as_ref()
                 .and_then(|m| m.labels.clone())
                 .unwrap_or_default();
+            let revision = serde_json::to_string(&spec.template)
+                .with_context(|| format!("{sts_name}: pod template"))?;
             let claims = spec
                 .volume_claim_templates
                 .iter()
@@ -212,6 +218,7 @@ impl Manifests {
                     spec: pod_spec.clone(),
                     labels: labels.clone(),
                     claims: claims.clone(),
+                    revision: revision.clone(),
                 });
             }
         }

@@ -95,6 +95,15 @@ pub fn judge(m: &Measured, bounds: &Bounds) -> Vec<String> {
             secs(bounds.stopping_promoted_outage)
         ));
     }
+    if m.kind.rollout() {
+        missed.extend(m.breaches.iter().cloned());
+        if m.master_changes != 1 {
+            missed.push(format!(
+                "the master changed {} times (one hand-over expected)",
+                m.master_changes
+            ));
+        }
+    }
     if m.lost > 0 && !m.kind.may_lose_writes() {
         missed.push(format!("{} acknowledged writes lost", m.lost));
     }
@@ -212,6 +221,22 @@ impl Report {
                     format!("FAILED: {}", row.missed.join("; "))
                 }
             );
+            if !m.refused.is_empty() {
+                let _ = writeln!(out, "{:<4}refused: {}", "", refused(m));
+            }
+            if m.kind.rollout() {
+                let _ = writeln!(
+                    out,
+                    "{:<4}master changes: {}; {}",
+                    "",
+                    m.master_changes,
+                    if m.breaches.is_empty() {
+                        "one master and at most one Redis pod down at every sample".to_string()
+                    } else {
+                        m.breaches.join("; ")
+                    }
+                );
+            }
         }
         let _ = writeln!(
             out,
@@ -275,12 +300,24 @@ impl Report {
                     "lost": m.lost,
                     "lossWindowMs": ms(m.loss_window),
                     "directAcknowledged": m.direct_acked,
+                    "refused": m.refused,
+                    "breaches": m.breaches,
+                    "masterChanges": m.master_changes,
                     "passed": r.missed.is_empty(),
                     "missed": r.missed,
                 })
             }).collect::<Vec<_>>(),
         })
     }
+}
+
+/// `NOREPLICAS 812, no answer 3`.
+fn refused(m: &Measured) -> String {
+    m.refused
+        .iter()
+        .map(|(kind, n)| format!("{kind} {n}"))
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 /// `6.31 s`.
@@ -307,6 +344,10 @@ mod tests {
             direct_acked: None,
             oldest_lost_before_fault: None,
             failures: Vec::new(),
+            refused: Default::default(),
+            breaches: Vec::new(),
+            master_changes: 1,
+            timeline: None,
         }
     }
 

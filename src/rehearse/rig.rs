@@ -9,6 +9,7 @@ use std::time::{Duration, Instant};
 use anyhow::{Context, Result, bail, ensure};
 
 use super::resp::{Conn, Reply, info_field};
+use super::rollout::Changes;
 use super::runtime::Cluster;
 use crate::resolve::{REDIS_PORT, SENTINEL_PORT};
 
@@ -24,6 +25,8 @@ pub struct Rig {
     pub master_name: String,
     pub password: Option<String>,
     pub quorum: usize,
+    /// The changed profiles the rollout scenarios apply.
+    pub changes: Changes,
 }
 
 impl Rig {
@@ -56,6 +59,7 @@ impl Rig {
             master_name,
             password,
             quorum,
+            changes: Changes::default(),
         })
     }
 

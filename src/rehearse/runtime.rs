@@ -72,6 +72,9 @@ const HOOK_OVERRUN_GRACE: Duration = Duration::from_secs(2);
 /// a dash- or bash-only construct fails here as it would in the cluster.
 const BUSYBOX: &str = "/usr/bin/busybox";
 
+/// File name of a pod's log (what `kubectl logs` shows) in its directory.
+const LOG: &str = "log";
+
 /// A set of emulated pods from one rendered stream.
 pub struct Cluster {
     manifests: Manifests,
@@ -155,14 +158,49 @@ impl Cluster {
         }
         let ip = self.next_ip;
         self.next_ip = Ipv4Addr::from(u32::from(ip) + 1);
+        // Made from its StatefulSet's template as it is now (after an `apply`, the new one).
+        let mut fresh = self
+            .manifests
+            .pods(ip, &self.cluster_domain)?
+            .into_iter()
+            .find(|p| p.name == name)
+            .with_context(|| format!("no pod {name} in the applied StatefulSets"))?;
+        fresh.ip = ip;
         let pod = self
             .pods
             .iter_mut()
             .find(|p| p.name == name)
             .with_context(|| format!("no pod {name}"))?;
-        pod.ip = ip;
+        *pod = fresh;
         self.write_hosts()?;
         self.start(name)
+    }
+
+    /// Pods whose template differs from their StatefulSet's current one (after an
+    /// [`Cluster::apply`]): what a rolling update replaces.
+    pub fn outdated(&self) -> Result<Vec<String>> {
+        let current = self
+            .manifests
+            .pods(Ipv4Addr::UNSPECIFIED, &self.cluster_domain)?;
+        Ok(self
+            .pods
+            .iter()
+            .filter(|p| {
+                current
+                    .iter()
+                    .any(|c| c.name == p.name && c.revision != p.revision)
+            })
+            .map(|p| p.name.clone())
+            .collect())
+    }
+
+    /// Delete `name` as [`Cluster::stop`] does, but in the background, as the API server
+    /// answers a delete at once: the returned [`Deletion`] tells when the pod is gone.
+    pub fn delete(&mut self, name: &str) -> Result<Deletion> {
+        let stopping = self.stopping(name)?;
+        Ok(Deletion {
+            thread: std::thread::spawn(move || stopping.stop()),
+        })
     }
 
     /// Every pod's `/etc/hosts`. Running pods see the file through a bind mount, which pins
@@ -296,7 +334,7 @@ impl Cluster {
     }
 
     fn log_path(&self, pod: &str) -> PathBuf {
-        self.pod_dir(pod).join("log")
+        self.pod_dir(pod).join(LOG)
     }
 
     /// Start `name` as a new pod: fresh emptyDirs and ConfigMap files, its PVC as the last
@@ -523,48 +561,35 @@ impl Cluster {
     /// deleted, a node drained): the hooks run side by side, and each pod gets its SIGTERM
     /// when its own hook is done.
     pub fn stop_many(&mut self, names: &[String]) -> Result<()> {
-        let mut stopping = Vec::new();
-        for name in names {
-            let pod = self.pod(name)?.clone();
-            let hook = self.pre_stop(&pod)?;
-            let child = self
-                .running
-                .remove(name)
-                .with_context(|| format!("{name} is not running"))?;
-            stopping.push((pod, hook, child));
-        }
-        let this = &*self;
+        let stopping = names
+            .iter()
+            .map(|name| self.stopping(name))
+            .collect::<Result<Vec<_>>>()?;
         std::thread::scope(|scope| {
-            for (pod, hook, mut child) in stopping {
-                scope.spawn(move || this.stop_pod(&pod, hook.as_deref(), &mut child));
+            for pod in stopping {
+                scope.spawn(move || pod.stop());
             }
         });
         Ok(())
     }
 
-    fn stop_pod(&self, pod: &PodPlan, hook: Option<&[String]>, child: &mut Child) {
-        let deadline = Instant::now() + pod.grace();
-        let pid = pid1(child);
-        if let (Some(argv), Some(pid)) = (hook, pid) {
-            self.note(&pod.name, &format!("preStop {}", argv.join(" ")));
-            match self.exec_in(pod, pid, argv, deadline) {
-                Ok((true, _)) => {}
-                Ok((false, out)) => self.note(&pod.name, &format!("preStop failed: {out}")),
-                Err(e) => self.note(&pod.name, &format!("preStop: {e:#}")),
-            }
-        }
-        self.note(&pod.name, "SIGTERM");
-        if let Some(pid) = pid {
-            signal(pid, "TERM");
-        }
-        let deadline = deadline.max(Instant::now() + HOOK_OVERRUN_GRACE);
-        if !matches!(wait_until(child, deadline), Ok(Some(_))) {
-            self.note(&pod.name, "grace period over; SIGKILL");
-            if let Some(pid) = pid1(child) {
-                signal(pid, "KILL");
-            }
-            reap(child);
-        }
+    /// Take `name` out of the running pods, with everything its stop needs.
+    fn stopping(&mut self, name: &str) -> Result<Stopping> {
+        let pod = self.pod(name)?.clone();
+        let hook = self.pre_stop(&pod)?;
+        let (_, main) = pod.containers()?;
+        let process = pod.process(main, &self.manifests, &self.secrets)?;
+        let child = self
+            .running
+            .remove(name)
+            .with_context(|| format!("{name} is not running"))?;
+        Ok(Stopping {
+            dir: self.pod_dir(name),
+            pod,
+            process,
+            hook,
+            child,
+        })
     }
 
     /// The container's `lifecycle.preStop.exec` command, if it has one.
@@ -582,7 +607,21 @@ impl Cluster {
     /// Run `argv` inside running pod `name` as `kubectl exec` does: the container's
     /// namespaces, root, env, user and working directory. Its success and combined output.
     pub fn exec(&self, name: &str, argv: &[String], timeout: Duration) -> Result<(bool, String)> {
-        self.exec_until(name, argv, Instant::now() + timeout)
+        let pod = self.pod(name)?;
+        let child = self
+            .running
+            .get(name)
+            .with_context(|| format!("{name} is not running"))?;
+        let pid = pid1(child).with_context(|| format!("{name} has no PID 1"))?;
+        let (_, main) = pod.containers()?;
+        let process = pod.process(main, &self.manifests, &self.secrets)?;
+        exec_in(
+            &self.pod_dir(name),
+            &process,
+            pid,
+            argv,
+            Instant::now() + timeout,
+        )
     }
 
     /// The command line that `kubectl exec <name> -- argv` stands for here (the container's
@@ -615,63 +654,9 @@ impl Cluster {
         Ok(command)
     }
 
-    fn exec_until(&self, name: &str, argv: &[String], deadline: Instant) -> Result<(bool, String)> {
-        let pod = self.pod(name)?;
-        let child = self
-            .running
-            .get(name)
-            .with_context(|| format!("{name} is not running"))?;
-        let pid = pid1(child).with_context(|| format!("{name} has no PID 1"))?;
-        self.exec_in(pod, pid, argv, deadline)
-    }
-
-    /// Run `argv` in the container whose PID 1 is `pid` until `deadline`.
-    fn exec_in(
-        &self,
-        pod: &PodPlan,
-        pid: u32,
-        argv: &[String],
-        deadline: Instant,
-    ) -> Result<(bool, String)> {
-        let (_, main) = pod.containers()?;
-        let process = pod.process(main, &self.manifests, &self.secrets)?;
-        let out_path = self.pod_dir(&pod.name).join(format!(
-            "exec-{}.out",
-            SystemTime::now().duration_since(UNIX_EPOCH)?.as_nanos()
-        ));
-        let out = File::create(&out_path)?;
-        let mut exec = Command::new("nsenter")
-            .args(["-t", &pid.to_string(), "-m", "-u", "-p", "-r", "-w", "--"])
-            .args(in_container(&process, argv))
-            .env_clear()
-            .env("PATH", "/usr/sbin:/usr/bin:/sbin:/bin")
-            .stdin(Stdio::null())
-            .stdout(out.try_clone()?)
-            .stderr(out)
-            .spawn()
-            .with_context(|| format!("{}: cannot run nsenter", pod.name))?;
-        let status = wait_until(&mut exec, deadline)?;
-        if status.is_none() {
-            let _ = exec.kill();
-            let _ = exec.wait();
-        }
-        let output = fs::read_to_string(&out_path).unwrap_or_default();
-        let _ = fs::remove_file(&out_path);
-        // The hook's output belongs in the pod's log too (the kubelet reports it as an event).
-        if let Ok(mut log) = OpenOptions::new()
-            .append(true)
-            .open(self.log_path(&pod.name))
-        {
-            let _ = log.write_all(output.as_bytes());
-        }
-        Ok((status.is_some_and(|s| s.success()), output))
-    }
-
     /// A line in `name`'s log marking what the harness did to it.
     fn note(&self, name: &str, what: &str) {
-        if let Ok(mut log) = OpenOptions::new().append(true).open(self.log_path(name)) {
-            let _ = writeln!(log, "===== {name}: {what} =====");
-        }
+        note(&self.pod_dir(name), name, what);
     }
 
     /// SIGTERM to every pod's PID 1, a grace period, then SIGKILL for what remains.
@@ -700,6 +685,108 @@ impl Cluster {
             }
         }
         self.running.clear();
+    }
+}
+
+/// A pod being deleted in the background ([`Cluster::delete`]).
+pub struct Deletion {
+    thread: std::thread::JoinHandle<()>,
+}
+
+impl Deletion {
+    /// Whether the pod's processes are gone.
+    pub fn is_done(&self) -> bool {
+        self.thread.is_finished()
+    }
+
+    /// Wait until the pod's processes are gone.
+    pub fn wait(self) {
+        let _ = self.thread.join();
+    }
+}
+
+/// A pod on its way out, owning everything its stop needs, so that the stop can run on a
+/// thread of its own while the rest of the cluster goes on.
+struct Stopping {
+    dir: PathBuf,
+    pod: PodPlan,
+    process: Process,
+    hook: Option<Vec<String>>,
+    child: Child,
+}
+
+impl Stopping {
+    /// The kubelet's stop: the preStop hook, SIGTERM, and SIGKILL when the grace period
+    /// (counted from the start of the hook) is over.
+    fn stop(mut self) {
+        let name = &self.pod.name;
+        let deadline = Instant::now() + self.pod.grace();
+        let pid = pid1(&self.child);
+        if let (Some(argv), Some(pid)) = (&self.hook, pid) {
+            note(&self.dir, name, &format!("preStop {}", argv.join(" ")));
+            match exec_in(&self.dir, &self.process, pid, argv, deadline) {
+                Ok((true, _)) => {}
+                Ok((false, out)) => note(&self.dir, name, &format!("preStop failed: {out}")),
+                Err(e) => note(&self.dir, name, &format!("preStop: {e:#}")),
+            }
+        }
+        note(&self.dir, name, "SIGTERM");
+        if let Some(pid) = pid {
+            signal(pid, "TERM");
+        }
+        let deadline = deadline.max(Instant::now() + HOOK_OVERRUN_GRACE);
+        if !matches!(wait_until(&mut self.child, deadline), Ok(Some(_))) {
+            note(&self.dir, name, "grace period over; SIGKILL");
+            if let Some(pid) = pid1(&self.child) {
+                signal(pid, "KILL");
+            }
+            reap(&mut self.child);
+        }
+    }
+}
+
+/// Run `argv` in the container of `process` whose PID 1 is `pid` until `deadline`; `dir` is
+/// the pod's directory (its log and scratch files).
+fn exec_in(
+    dir: &Path,
+    process: &Process,
+    pid: u32,
+    argv: &[String],
+    deadline: Instant,
+) -> Result<(bool, String)> {
+    let out_path = dir.join(format!(
+        "exec-{}.out",
+        SystemTime::now().duration_since(UNIX_EPOCH)?.as_nanos()
+    ));
+    let out = File::create(&out_path)?;
+    let mut exec = Command::new("nsenter")
+        .args(["-t", &pid.to_string(), "-m", "-u", "-p", "-r", "-w", "--"])
+        .args(in_container(process, argv))
+        .env_clear()
+        .env("PATH", "/usr/sbin:/usr/bin:/sbin:/bin")
+        .stdin(Stdio::null())
+        .stdout(out.try_clone()?)
+        .stderr(out)
+        .spawn()
+        .context("cannot run nsenter")?;
+    let status = wait_until(&mut exec, deadline)?;
+    if status.is_none() {
+        let _ = exec.kill();
+        let _ = exec.wait();
+    }
+    let output = fs::read_to_string(&out_path).unwrap_or_default();
+    let _ = fs::remove_file(&out_path);
+    // The hook's output belongs in the pod's log too (the kubelet reports it as an event).
+    if let Ok(mut log) = OpenOptions::new().append(true).open(dir.join(LOG)) {
+        let _ = log.write_all(output.as_bytes());
+    }
+    Ok((status.is_some_and(|s| s.success()), output))
+}
+
+/// A line in the log of pod `name` (directory `dir`) marking what the harness did to it.
+fn note(dir: &Path, name: &str, what: &str) {
+    if let Ok(mut log) = OpenOptions::new().append(true).open(dir.join(LOG)) {
+        let _ = writeln!(log, "===== {name}: {what} =====");
     }
 }
 

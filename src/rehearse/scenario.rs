@@ -2,15 +2,17 @@
 //! with the writing client on, and measured: when the Sentinels named a new master, when the
 //! client's writes went through again, how many were acknowledged and how many are missing.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 use std::thread::sleep;
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result, bail};
 
-use super::client::{Ack, ClientEnv, Style, Writer};
+use super::client::{Ack, ClientEnv, Refusal, Style, Writer};
 use super::resp::{Conn, Reply, info_field};
 use super::rig::Rig;
+use super::rollout;
+use super::watch::{Watch, Watcher};
 use crate::render::layout;
 use crate::resolve::{REDIS_PORT, SENTINEL_PORT};
 
@@ -50,6 +52,8 @@ const PROMOTED_WHILE_STOPPING: &str = "promoted while stopping";
 const DIRECT_WRITES: Duration = Duration::from_millis(1500);
 /// A direct write still waiting this long after the probe ended is given up on.
 const DIRECT_WRITE_PATIENCE: Duration = Duration::from_secs(5);
+/// How long a whole rollout may take (every pod replaced and Ready).
+const ROLLOUT_TIMEOUT: Duration = Duration::from_secs(300);
 
 /// What is done to the deployment.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -82,8 +86,14 @@ pub enum Kind {
     /// A Sentinel container restarted in place: it loads the sentinel.conf it saved, with a
     /// password that holds a space and quotes.
     SentinelRestartedInPlace,
-    /// After a failover, every pod stopped at once and started again (a cold start).
+    /// After a failover, every pod deleted at once (`kubectl delete pod`), each recreated by
+    /// its StatefulSet as soon as it is gone.
     FullRestartAfterFailover,
+    /// A changed `redis.conf` applied: every Redis StatefulSet rolled by its controller,
+    /// all at once ([`rollout`]).
+    RolloutConfig,
+    /// A changed image tag applied: every StatefulSet rolled, Sentinels included.
+    RolloutImage,
 }
 
 impl Kind {
@@ -101,6 +111,8 @@ impl Kind {
         Kind::ReplicaKilled,
         Kind::SentinelsRestartedThenMasterKilled,
         Kind::SentinelRestartedInPlace,
+        Kind::RolloutConfig,
+        Kind::RolloutImage,
         Kind::FullRestartAfterFailover,
     ];
 
@@ -123,6 +135,8 @@ impl Kind {
             Kind::SentinelsRestartedThenMasterKilled => "Sentinels restarted 3x, master killed",
             Kind::SentinelRestartedInPlace => "Sentinel restarted in place",
             Kind::FullRestartAfterFailover => "every pod restarted after a failover",
+            Kind::RolloutConfig => "rollout of a config change",
+            Kind::RolloutImage => "rollout of an image change",
         }
     }
 
@@ -141,6 +155,8 @@ impl Kind {
             Kind::SentinelsRestartedThenMasterKilled => "sentinels-restarted-master-killed",
             Kind::SentinelRestartedInPlace => "sentinel-restarted-in-place",
             Kind::FullRestartAfterFailover => "full-restart-after-failover",
+            Kind::RolloutConfig => "rollout-config",
+            Kind::RolloutImage => "rollout-image",
         }
     }
 
@@ -169,7 +185,13 @@ impl Kind {
                 | Kind::ManualFailoverLagging
                 | Kind::MasterStopped
                 | Kind::MasterStoppedLagging
-        )
+        ) || self.rollout()
+    }
+
+    /// Whether a changed profile is rolled out: exactly one master and at most one Redis
+    /// pod down at every sample, and one hand-over.
+    pub fn rollout(self) -> bool {
+        matches!(self, Kind::RolloutConfig | Kind::RolloutImage)
     }
 }
 
@@ -202,6 +224,51 @@ pub struct Measured {
     pub oldest_lost_before_fault: Option<Duration>,
     /// Something that went wrong (no agreement, a second master, a failed script…).
     pub failures: Vec<String>,
+    /// Writes refused or failed from the fault on, by kind (`NOREPLICAS`, `READONLY`, …).
+    pub refused: BTreeMap<String, usize>,
+    /// From the fault on: samples with more than one writable master or none, or with more
+    /// than one Redis pod down (see [`Watch::breaches`]).
+    pub breaches: Vec<String>,
+    /// How often the master changed from the fault on.
+    pub master_changes: usize,
+    /// Everything observed, for the picture of the scenario.
+    pub timeline: Option<Timeline>,
+}
+
+impl Timeline {
+    /// What happened after the fault, in order: the harness's (or controllers') actions
+    /// and each change of master, with the time since the fault.
+    pub fn story(&self) -> Vec<(Duration, String)> {
+        let mut story = self.events.clone();
+        let mut last: Option<String> = None;
+        for t in Watch::grid(self.fault, self.end) {
+            let master = self.watch.master_at(t);
+            if master.is_some() && master != last {
+                story.push((
+                    t - self.fault,
+                    format!("master: {}", master.clone().unwrap_or_default()),
+                ));
+                last = master;
+            }
+        }
+        story.sort_by_key(|(t, _)| *t);
+        story
+    }
+}
+
+/// What a scenario looked like from start to end: the client's writes, the pods' roles and
+/// what the harness did.
+#[derive(Debug, Clone)]
+pub struct Timeline {
+    /// When the client started writing.
+    pub start: Instant,
+    pub fault: Instant,
+    pub end: Instant,
+    pub acks: Vec<Instant>,
+    pub refusals: Vec<Refusal>,
+    pub watch: Watch,
+    /// What the harness (or a StatefulSet controller) did to the pods, after the fault.
+    pub events: rollout::Events,
 }
 
 /// Writes of earlier scenarios that must still be there (checked after a full restart).
@@ -220,6 +287,8 @@ pub fn run(
         .context("the deployment is not healthy before the scenario")?;
     let key = format!("rehearse:{}:{round}", kind.slug());
     let bot_key = format!("{key}:bot");
+    let start = Instant::now();
+    let watcher = Watcher::start(&rig.redis, rig.cluster.dns(), rig.password.clone());
     let writer = Writer::start(env.clone(), rig.cluster.dns(), key.clone(), Style::Library);
     let bot = Writer::start(env.clone(), rig.cluster.dns(), bot_key.clone(), Style::BOT);
     sleep(BASELINE);
@@ -240,8 +309,13 @@ pub fn run(
         direct_acked: None,
         oldest_lost_before_fault: None,
         failures: Vec::new(),
+        refused: BTreeMap::new(),
+        breaches: Vec::new(),
+        master_changes: 0,
+        timeline: None,
     };
-    let fault = match act(rig, kind, &master, &mut m) {
+    let mut events = rollout::Events::new();
+    let fault = match act(rig, kind, &master, &mut m, &mut events) {
         Ok(t0) => t0,
         Err(e) => {
             m.failures.push(format!("{e:#}"));
@@ -253,11 +327,33 @@ pub fn run(
         Err(e) => m.failures.push(format!("{e:#}")),
     }
     sleep(TAIL);
+    let refusals = writer.refusals();
     let acks = writer.stop();
     let bot_acks = bot.stop();
+    let watch = watcher.stop();
+    let end = Instant::now();
     (m.longest_gap, m.writes_back_after) = gaps(&acks, fault);
     (m.bot_gap, _) = gaps(&bot_acks, fault);
     m.acked = acks.len();
+    for r in refusals.iter().filter(|r| r.at >= fault) {
+        *m.refused.entry(r.kind.clone()).or_default() += 1;
+    }
+    m.breaches = watch.breaches(fault, end);
+    m.master_changes = watch.master_changes(fault, end);
+    if kind.rollout() {
+        m.new_master_after = Watch::grid(fault, end)
+            .find(|t| watch.master_at(*t).is_some_and(|p| p != master))
+            .map(|t| t - fault);
+    }
+    m.timeline = Some(Timeline {
+        start,
+        fault,
+        end,
+        acks: acks.iter().map(|a| a.at).collect(),
+        refusals,
+        watch,
+        events,
+    });
     let Some(final_master) = m.master_after.clone() else {
         return Ok(m);
     };
@@ -296,8 +392,24 @@ pub fn run(
 }
 
 /// Do what `kind` does; the moment the fault struck.
-fn act(rig: &mut Rig, kind: Kind, master: &str, m: &mut Measured) -> Result<Instant> {
+fn act(
+    rig: &mut Rig,
+    kind: Kind,
+    master: &str,
+    m: &mut Measured,
+    events: &mut rollout::Events,
+) -> Result<Instant> {
     match kind {
+        Kind::RolloutConfig | Kind::RolloutImage => {
+            let rendered = if kind == Kind::RolloutConfig {
+                rig.changes.config.clone()
+            } else {
+                rig.changes.image.clone()
+            };
+            let t0 = Instant::now();
+            *events = rollout::roll(&mut rig.cluster, &rendered, ROLLOUT_TIMEOUT)?;
+            Ok(t0)
+        }
         Kind::ManualFailover => {
             let t0 = Instant::now();
             manual_failover(rig, master)?;
@@ -440,13 +552,32 @@ fn act(rig: &mut Rig, kind: Kind, master: &str, m: &mut Measured) -> Result<Inst
             }
             let t0 = Instant::now();
             let all: Vec<String> = rig.sentinels.iter().chain(&rig.redis).cloned().collect();
-            rig.cluster.stop_many(&all)?;
-            for pod in &all {
-                rig.cluster.start_on_new_ip(pod)?;
-            }
+            restart_all(rig, &all, events)?;
             Ok(t0)
         }
     }
+}
+
+/// `kubectl delete pod` of every pod in `pods` at once: the hooks run side by side, and
+/// each StatefulSet recreates a pod (on a new address) as soon as it is gone. A Redis pod's
+/// hook waits while another Redis pod is away, so they go one after another.
+fn restart_all(rig: &mut Rig, pods: &[String], events: &mut rollout::Events) -> Result<()> {
+    let t0 = Instant::now();
+    let mut deleting = Vec::new();
+    for pod in pods {
+        deleting.push((pod.clone(), rig.cluster.delete(pod)?));
+    }
+    while !deleting.is_empty() {
+        let (gone, left): (Vec<_>, Vec<_>) = deleting.into_iter().partition(|(_, d)| d.is_done());
+        deleting = left;
+        for (pod, deletion) in gone {
+            deletion.wait();
+            events.push((t0.elapsed(), format!("{pod} gone; recreated")));
+            rig.cluster.start_on_new_ip(&pod)?;
+        }
+        sleep(Duration::from_millis(50));
+    }
+    Ok(())
 }
 
 /// `failover-redis.sh` in the master pod, as the runbook says (`kubectl exec`).
@@ -684,4 +815,23 @@ fn members(rig: &Rig, pod: &str, key: &str) -> Result<BTreeSet<u64>> {
         .iter()
         .map(|s| s.parse().with_context(|| format!("{key} holds {s:?}")))
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_scenario_has_its_own_slug() {
+        let mut slugs: Vec<&str> = Kind::ALL.iter().map(|k| k.slug()).collect();
+        for kind in Kind::ALL {
+            assert_eq!(Kind::from_slug(kind.slug()), Some(*kind));
+        }
+        slugs.sort_unstable();
+        slugs.dedup();
+        assert_eq!(slugs.len(), Kind::ALL.len(), "two scenarios share a slug");
+        assert!(
+            Kind::ALL.contains(&Kind::RolloutConfig) && Kind::ALL.contains(&Kind::RolloutImage)
+        );
+    }
 }

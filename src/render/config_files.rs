@@ -47,6 +47,12 @@ pub struct ConfigContext {
     /// Seconds the master's preStop hook may wait for Sentinel to name a new master; leaves
     /// the rest of the termination grace period for Redis to save and exit.
     pub prestop_wait_seconds: u32,
+    /// Seconds a Redis pod's preStop hook may first wait until no other Redis pod is down,
+    /// syncing or leaving (`spec.redis.rolloutWaitSeconds`).
+    pub rollout_wait_seconds: u32,
+    /// Seconds a Sentinel's preStop hook may wait for a hand-over under way; leaves the
+    /// rest of the Sentinel's grace period for it to exit.
+    pub sentinel_prestop_wait_seconds: u32,
     /// Seconds of the grace period kept for Redis after the preStop hook.
     pub shutdown_reserve_seconds: u32,
     /// `shutdown-timeout`: the part of that reserve spent waiting for lagging replicas; the
@@ -118,8 +124,10 @@ impl ConfigContext {
             prestop_wait_seconds: dep
                 .redis
                 .termination_grace_period_seconds
-                .saturating_sub(SHUTDOWN_RESERVE_SECONDS)
+                .saturating_sub(SHUTDOWN_RESERVE_SECONDS + dep.redis.rollout_wait_seconds)
                 .max(1),
+            rollout_wait_seconds: dep.redis.rollout_wait_seconds,
+            sentinel_prestop_wait_seconds: crate::render::sentinel::PRESTOP_WAIT_SECONDS,
             shutdown_reserve_seconds: SHUTDOWN_RESERVE_SECONDS,
             shutdown_timeout_seconds: SHUTDOWN_TIMEOUT_SECONDS,
             config_dir: layout::CONFIG_DIR,
@@ -161,6 +169,7 @@ pub fn redis_files(dep: &Deployment) -> Result<Files> {
 pub const SENTINEL_FILES: &[(&str, &str)] = &[
     (layout::FENCE_REDIS, "fence-redis.sh.j2"),
     (layout::LIB_SH, "lib.sh.j2"),
+    (layout::PRESTOP_SENTINEL, "prestop-sentinel.sh.j2"),
     (layout::PROBE_SENTINEL, "probe-sentinel.sh.j2"),
     (layout::ROTATE_PASSWORD, "rotate-password.sh.j2"),
     (layout::SENTINEL_CONF, "sentinel.conf.j2"),

@@ -34,6 +34,8 @@ pub const PROBE_SENTINEL: &str = "probe-sentinel.sh";
 /// Sentinel's notification and client-reconfig script: fences the deposed master of a
 /// failover. Sentinel executes it itself, so it is the one file with the execute bit.
 pub const FENCE_REDIS: &str = "fence-redis.sh";
+/// preStop hook of the Sentinel pods: no Sentinel leaves in the middle of a hand-over.
+pub const PRESTOP_SENTINEL: &str = "prestop-sentinel.sh";
 
 /// Script of the backup CronJob (in the backup ConfigMap, next to `lib.sh`).
 pub const BACKUP_SH: &str = "backup.sh";

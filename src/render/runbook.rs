@@ -53,6 +53,8 @@ pub struct OpsContext {
     pub termination_grace_period_seconds: u32,
     /// AOF on: a restarted Redis always does a full resync.
     pub aof: bool,
+    /// How long a stopping Redis pod waits for the others (`spec.redis.rolloutWaitSeconds`).
+    pub rollout_wait_seconds: u32,
     /// The master's preStop script (the loss-free hand-over when the pod stops) and the
     /// manual-failover script built on the same procedure, as mounted in the pod.
     pub prestop_script: String,
@@ -130,6 +132,7 @@ impl OpsContext {
             min_replicas_to_write: dep.redis.min_replicas_to_write,
             termination_grace_period_seconds: dep.redis.termination_grace_period_seconds,
             aof: dep.persistence.aof_fsync.is_some(),
+            rollout_wait_seconds: dep.redis.rollout_wait_seconds,
             prestop_script: format!("{}/{}", layout::CONFIG_DIR, layout::PRESTOP_REDIS),
             failover_script: format!("{}/{}", layout::CONFIG_DIR, layout::FAILOVER_REDIS),
             rotate_script: format!("{}/{}", layout::CONFIG_DIR, layout::ROTATE_PASSWORD),

@@ -4,7 +4,7 @@
 
 use anyhow::Result;
 use k8s_openapi::api::apps::v1::StatefulSet;
-use k8s_openapi::api::core::v1::{ConfigMap, Container};
+use k8s_openapi::api::core::v1::{ConfigMap, Container, ExecAction, Lifecycle, LifecycleHandler};
 
 use crate::render::meta::Role;
 use crate::render::{config_files, layout, monitoring, pod};
@@ -15,6 +15,9 @@ pub const CONTAINER: &str = "sentinel";
 
 /// Sentinel holds no data and stops at once; 10 s is plenty.
 const TERMINATION_GRACE_SECONDS: i64 = 10;
+/// The part of the grace period the preStop hook may wait for a hand-over under way (one
+/// takes 1–2 s); the rest is for Sentinel to exit.
+pub const PRESTOP_WAIT_SECONDS: u32 = 7;
 /// Readiness: out of the client Service after 10 s of failure.
 const READINESS_PERIOD_SECONDS: i32 = 5;
 const READINESS_FAILURES: i32 = 2;
@@ -86,6 +89,17 @@ fn container(dep: &Deployment) -> Container {
             pod::mount(layout::VOLUME_DATA, layout::DATA_DIR, false),
             pod::mount(layout::VOLUME_TMP, layout::TMP_DIR, false),
         ]),
+        // No Sentinel leaves while a Redis master hands over: an image change rolls the
+        // Sentinels and the Redis pods at once.
+        lifecycle: Some(Lifecycle {
+            pre_stop: Some(LifecycleHandler {
+                exec: Some(ExecAction {
+                    command: Some(pod::script_command(layout::PRESTOP_SENTINEL, &[])),
+                }),
+                ..Default::default()
+            }),
+            ..Default::default()
+        }),
         readiness_probe: Some(pod::exec_probe(
             layout::PROBE_SENTINEL,
             "readiness",

@@ -86,6 +86,10 @@ const ONLY_THE_TOOL_CHECKS: &[(&str, &str)] = &[
          tool's cap of 100000 values stops it, so this file is not given to it",
     ),
     (
+        "grace-period-below-rollout-wait",
+        "it compares two written values (terminationGracePeriodSeconds against rolloutWaitSeconds)",
+    ),
+    (
         "client-is-generated-statefulset",
         "the generated objects' names depend on namePrefix",
     ),

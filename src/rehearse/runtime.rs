@@ -251,6 +251,10 @@ impl Cluster {
         for pod in &mut pods {
             if let Some(old) = self.pods.iter().find(|p| p.name == pod.name) {
                 pod.ip = old.ip;
+                // What the pod runs until it starts again: a rolling update replaces exactly
+                // the pods whose running revision differs from the template's
+                // ([`Cluster::outdated`]).
+                pod.revision = old.revision.clone();
             } else {
                 pod.ip = self.next_ip;
                 self.next_ip = Ipv4Addr::from(u32::from(self.next_ip) + 1);
@@ -352,6 +356,18 @@ impl Cluster {
     fn start_with(&mut self, name: &str, new_pod: bool) -> Result<()> {
         if self.running.contains_key(name) {
             bail!("{name} is already running");
+        }
+        // It starts from its StatefulSet's template as applied now: that is its revision.
+        let applied = self
+            .manifests
+            .pods(Ipv4Addr::UNSPECIFIED, &self.cluster_domain)?
+            .into_iter()
+            .find(|p| p.name == name)
+            .map(|p| p.revision);
+        if let (Some(revision), Some(pod)) =
+            (applied, self.pods.iter_mut().find(|p| p.name == name))
+        {
+            pod.revision = revision;
         }
         let pod = self.pod(name)?.clone();
         for port in pod.ports() {

@@ -88,7 +88,7 @@ pub fn timeline(row: &Row) -> Option<String> {
             *n += 1;
         }
     }
-    panel(&mut svg, acks_top, "acknowledged writes / 100 ms");
+    panel(&mut svg, acks_top, "acknowledged", "writes / 100 ms");
     if let Some(back) = m.writes_back_after {
         let to = t.fault + back;
         let from = to.checked_sub(m.longest_gap).unwrap_or(t.start);
@@ -129,7 +129,12 @@ pub fn timeline(row: &Row) -> Option<String> {
             *b.entry(kind).or_default() += 1;
         }
     }
-    panel(&mut svg, refused_top, "refused or failed writes / 100 ms");
+    panel(
+        &mut svg,
+        refused_top,
+        "refused or failed",
+        "writes / 100 ms",
+    );
     let peak = refused
         .iter()
         .map(|b| b.values().sum::<usize>())
@@ -261,10 +266,15 @@ pub fn timeline(row: &Row) -> Option<String> {
             let x = x_of(at);
             let _ = writeln!(
                 svg,
-                r##"<line x1="{x:.1}" y1="{}" x2="{x:.1}" y2="{}" stroke="#888888"/><text x="{x:.1}" y="{}" text-anchor="middle">{s:+.0} s</text>"##,
+                r##"<line x1="{x:.1}" y1="{}" x2="{x:.1}" y2="{}" stroke="#888888"/><text x="{x:.1}" y="{}" text-anchor="middle">{} s</text>"##,
                 axis_y - 4.0,
                 axis_y,
-                axis_y + 12.0
+                axis_y + 12.0,
+                if s == 0.0 {
+                    "0".to_string()
+                } else {
+                    format!("{s:+.0}")
+                }
             );
         }
         s += step;
@@ -280,13 +290,14 @@ pub fn timeline(row: &Row) -> Option<String> {
     Some(svg)
 }
 
-/// A panel's frame and title.
-fn panel(svg: &mut String, top: f64, title: &str) {
+/// A panel's frame and its two-line title in the left margin.
+fn panel(svg: &mut String, top: f64, title: &str, unit: &str) {
     let _ = writeln!(
         svg,
-        r##"<text x="10" y="{}" font-weight="bold">{title}</text>
+        r##"<text x="10" y="{}" font-weight="bold">{title}</text><text x="10" y="{}">{unit}</text>
 <rect x="{LEFT}" y="{top}" width="{}" height="{BARS_HEIGHT}" fill="none" stroke="#cccccc"/>"##,
         top + BARS_HEIGHT / 2.0,
+        top + BARS_HEIGHT / 2.0 + 14.0,
         WIDTH - LEFT - RIGHT
     );
 }

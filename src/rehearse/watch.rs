@@ -205,9 +205,20 @@ fn watch_pod(pod: &str, dns: &Dns, password: Option<&str>, stop: &AtomicBool) ->
                         .ok()
                         .map(|c| (addr, c));
                 }
-                let state = conn
+                let reused = conn.is_some();
+                let mut state = conn
                     .as_mut()
                     .map_or(State::Down, |(_, c)| observe(c, addr, &mut synced));
+                if state == State::Down && reused {
+                    // Sentinel closes every client connection of a node it reconfigures
+                    // (CLIENT KILL TYPE normal): a closed connection is not a pod down.
+                    conn = Conn::open(addr, password, INFO_TIMEOUT)
+                        .ok()
+                        .map(|c| (addr, c));
+                    state = conn
+                        .as_mut()
+                        .map_or(State::Down, |(_, c)| observe(c, addr, &mut synced));
+                }
                 if state == State::Down || state == State::Paused {
                     // A timed-out connection is out of step with its replies.
                     conn = None;

@@ -18,6 +18,7 @@ use redis_sentinel_gen::profile::bounds::{
     MAX_REDIS_REPLICAS, MAX_SENTINELS, MIN_DOWN_AFTER_MS, MIN_FAILOVER_TIMEOUT_MS, REDIS_INT_MAX,
 };
 use redis_sentinel_gen::profile::load::{Source, load};
+use redis_sentinel_gen::render::layout::{CONFIG_DIR, FENCE_REDIS};
 use redis_sentinel_gen::validate::validate;
 
 fn profile(spec: &str) -> String {
@@ -91,11 +92,21 @@ fn rendered_configs(text: &str, dir: &Path) -> (String, String) {
             .map(|(_, _, content)| content.clone())
             .unwrap_or_else(|| panic!("no {key} rendered"))
     };
+    // Sentinel refuses a notification script that does not exist or cannot run: the rendered
+    // one goes beside the configs, executable, as the ConfigMap mounts it (mode 0555).
+    let fence = dir.join(FENCE_REDIS);
+    std::fs::write(&fence, find(FENCE_REDIS)).unwrap_or_else(|e| panic!("{e}"));
+    std::fs::set_permissions(&fence, std::os::unix::fs::PermissionsExt::from_mode(0o555))
+        .unwrap_or_else(|e| panic!("{e}"));
+    let config_dir = format!("{CONFIG_DIR}/");
+    let here = format!("{}/", dir.display());
     let relocate = |conf: String| {
         conf.lines()
             .map(|line| match line.strip_prefix("dir ") {
                 Some(_) => format!("dir {}", dir.display()),
-                None => line.replace("@MASTER_HOST@", "127.0.0.1"),
+                None => line
+                    .replace("@MASTER_HOST@", "127.0.0.1")
+                    .replace(&config_dir, &here),
             })
             .collect::<Vec<_>>()
             .join("\n")
@@ -184,6 +195,7 @@ fn one_past_redis_own_limits_is_refused_by_redis() {
                 u64::from(REDIS_INT_MAX) + 1,
             ),
             "redis.conf",
+            "min-replicas-max-lag",
         ),
         (
             &sentinel,
@@ -194,6 +206,7 @@ fn one_past_redis_own_limits_is_refused_by_redis() {
                 u64::from(MAX_FAILOVER_TIMEOUT_MS) + 1,
             ),
             "sentinel.conf",
+            "sentinel failover-timeout",
         ),
         (
             &sentinel,
@@ -206,14 +219,21 @@ fn one_past_redis_own_limits_is_refused_by_redis() {
                 u64::from(MAX_DOWN_AFTER_MS) + 2,
             ),
             "sentinel.conf",
+            "sentinel down-after-milliseconds",
         ),
     ];
-    for (program, conf, name) in cases {
-        if let Ok(log) = parse_with(program, &conf, &scratch.0, name) {
-            panic!(
+    for (program, conf, name, directive) in cases {
+        match parse_with(program, &conf, &scratch.0, name) {
+            Ok(log) => panic!(
                 "{} accepted a value past the profile's bound:\n{log}\n{conf}",
                 program.display()
-            );
+            ),
+            // Refused for that line, not for anything else in the file.
+            Err(log) => assert!(
+                log.contains(&format!(">>> '{directive} ")),
+                "{} refused the file for another reason than {directive}:\n{log}",
+                program.display()
+            ),
         }
     }
 }

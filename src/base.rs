@@ -27,7 +27,7 @@ use crate::profile::spec::{ClientMode, Profile};
 use crate::render::clients::{self, kind_name};
 use crate::render::layout;
 use crate::render::meta::{self, Role};
-use crate::{resolve, validate};
+use crate::validate;
 
 /// The names kustomize looks for in a kustomization directory, in its order.
 const KUSTOMIZATION_FILES: [&str; 3] = ["kustomization.yaml", "kustomization.yml", "Kustomization"];
@@ -478,14 +478,9 @@ fn one_of(what: &str, names: &[String]) -> String {
 /// [`client_findings`] and [`selector_collisions`] against the migration base of the tree in `out`, when the profile has
 /// a migration and the base is there (the phases apply the client patches to it).
 pub fn migration_base_findings(profile: &Profile, map: &SourceMap, out: &Path) -> Vec<Finding> {
-    let Some(migration) = &profile.spec.migration else {
+    let Some(dir) = validate::migration_base_dir(profile, out) else {
         return Vec::new();
     };
-    let base = migration
-        .base
-        .as_deref()
-        .unwrap_or(resolve::DEFAULT_MIGRATION_BASE);
-    let dir = validate::join_lexically(out, base);
     let Some(seen) = read(&dir) else {
         return Vec::new();
     };

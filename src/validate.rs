@@ -935,6 +935,17 @@ fn dns_label_problem(value: &str) -> Option<String> {
     None
 }
 
+/// Where the migration base of a tree rendered into `out` is (`spec.migration.base`, or its
+/// default, relative to `out`); `None` without a migration.
+pub fn migration_base_dir(profile: &Profile, out: &std::path::Path) -> Option<std::path::PathBuf> {
+    let migration = profile.spec.migration.as_ref()?;
+    let base = migration
+        .base
+        .as_deref()
+        .unwrap_or(resolve::DEFAULT_MIGRATION_BASE);
+    Some(join_lexically(out, base))
+}
+
 /// The paths a profile gives relative to the output directory `out` of `render --out` /
 /// `check --out`, which `validate` alone cannot know: `spec.migration.base` must be a
 /// kustomization there. Written in the profile and missing: an error. Left at its default and
@@ -944,11 +955,13 @@ pub fn output_paths(profile: &Profile, map: &SourceMap, out: &std::path::Path) -
     let Some(migration) = &profile.spec.migration else {
         return Vec::new();
     };
+    let Some(dir) = migration_base_dir(profile, out) else {
+        return Vec::new();
+    };
     let base = migration
         .base
         .as_deref()
         .unwrap_or(resolve::DEFAULT_MIGRATION_BASE);
-    let dir = join_lexically(out, base);
     let is_kustomization = ["kustomization.yaml", "kustomization.yml", "Kustomization"]
         .iter()
         .any(|name| dir.join(name).is_file());

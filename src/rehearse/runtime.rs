@@ -620,9 +620,8 @@ impl Cluster {
         Ok(handler.exec.as_ref().and_then(|e| e.command.clone()))
     }
 
-    /// Run `argv` inside running pod `name` as `kubectl exec` does: the container's
-    /// namespaces, root, env, user and working directory. Its success and combined output.
-    pub fn exec(&self, name: &str, argv: &[String], timeout: Duration) -> Result<(bool, String)> {
+    /// PID 1 and the main container's process of running pod `name`: what an exec enters.
+    fn running_main(&self, name: &str) -> Result<(u32, Process)> {
         let pod = self.pod(name)?;
         let child = self
             .running
@@ -630,7 +629,13 @@ impl Cluster {
             .with_context(|| format!("{name} is not running"))?;
         let pid = pid1(child).with_context(|| format!("{name} has no PID 1"))?;
         let (_, main) = pod.containers()?;
-        let process = pod.process(main, &self.manifests, &self.secrets)?;
+        Ok((pid, pod.process(main, &self.manifests, &self.secrets)?))
+    }
+
+    /// Run `argv` inside running pod `name` as `kubectl exec` does: the container's
+    /// namespaces, root, env, user and working directory. Its success and combined output.
+    pub fn exec(&self, name: &str, argv: &[String], timeout: Duration) -> Result<(bool, String)> {
+        let (pid, process) = self.running_main(name)?;
         exec_in(
             &self.pod_dir(name),
             &process,
@@ -644,14 +649,7 @@ impl Cluster {
     /// namespaces, root, env, user and working directory), for a script to run itself: the
     /// hooks of `migrate.sh`. Valid while the pod's current container runs.
     pub fn exec_command(&self, name: &str, argv: &[String]) -> Result<Vec<String>> {
-        let pod = self.pod(name)?;
-        let child = self
-            .running
-            .get(name)
-            .with_context(|| format!("{name} is not running"))?;
-        let pid = pid1(child).with_context(|| format!("{name} has no PID 1"))?;
-        let (_, main) = pod.containers()?;
-        let process = pod.process(main, &self.manifests, &self.secrets)?;
+        let (pid, process) = self.running_main(name)?;
         let mut command: Vec<String> = [
             "nsenter",
             "-t",

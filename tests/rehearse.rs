@@ -22,6 +22,7 @@ const SCENARIOS: &[&str] = &[
     "master-killed",
     "master-stopped",
     "master-stopped-lagging",
+    "master-stopped-saving",
     "raw-sentinel-failover",
     "stopping-replica-promoted",
     "old-master-returns",
@@ -163,6 +164,7 @@ fn check(profile: &str, report: &Value) {
         "manual-failover-lagging",
         "master-stopped",
         "master-stopped-lagging",
+        "master-stopped-saving",
         "rollout-config",
         "rollout-image",
     ] {
@@ -377,6 +379,7 @@ fn a_timeline_is_valid_svg_and_shows_the_measured_gap() {
         lost: 0,
         loss_window: None,
         direct_acked: None,
+        old_exit_after: None,
         oldest_lost_before_fault: None,
         failures: Vec::new(),
         refused: [("NOREPLICAS".to_string(), 150)].into(),

@@ -26,6 +26,7 @@ pub mod resp;
 pub mod rig;
 pub mod rollout;
 pub mod runtime;
+pub mod saving;
 pub mod scenario;
 pub mod svg;
 pub mod watch;
@@ -186,7 +187,7 @@ pub fn rehearse(
             }
         };
         let missed = report::judge(&measured, &bounds);
-        if kind.rollout()
+        if (kind.rollout() || kind == Kind::MasterStoppedSaving)
             && let Some(timeline) = &measured.timeline
         {
             for (t, what) in timeline.story() {

@@ -26,6 +26,10 @@ pub struct Bounds {
     /// down-after-milliseconds, i.e. its hook hands over instead of leaving the Sentinels to
     /// notice a dead master.
     pub stopping_promoted_outage: Duration,
+    /// The master stopped with a data set to save: how long its process must run on after
+    /// the Sentinels named the new master for the scenario to rehearse anything (the client
+    /// must be writing again before that process is gone).
+    pub old_process_runs_on: Duration,
 }
 
 /// See [`Bounds::raw_failover_loss_window`]. The leader Sentinel fences the deposed master
@@ -42,6 +46,7 @@ impl Bounds {
             kill_loss_window: Duration::from_secs(u64::from(min_replicas_max_lag_s)),
             raw_failover_loss_window: RAW_FAILOVER_LOSS_WINDOW,
             stopping_promoted_outage: Duration::from_millis(u64::from(down_after_ms)),
+            old_process_runs_on: Duration::from_millis(500),
         }
     }
 }
@@ -87,6 +92,9 @@ pub fn judge(m: &Measured, bounds: &Bounds) -> Vec<String> {
         if m.new_master_after.is_none() {
             missed.push("no new master named".into());
         }
+    }
+    if m.kind == Kind::MasterStoppedSaving {
+        missed.extend(released_before_exit(m, bounds));
     }
     if m.kind == Kind::StoppingReplicaPromoted && m.longest_gap >= bounds.stopping_promoted_outage {
         missed.push(format!(
@@ -134,6 +142,33 @@ pub fn judge(m: &Measured, bounds: &Bounds) -> Vec<String> {
         ));
     }
     missed
+}
+
+/// The stopped master's process ran on after the Sentinels named the new master (its final
+/// save): the default-configured client must have been writing again before that process was
+/// gone, not released by its exit. A process gone too soon after the new master was named
+/// rehearses nothing, and says so.
+fn released_before_exit(m: &Measured, bounds: &Bounds) -> Option<String> {
+    let (Some(named), Some(exited)) = (m.new_master_after, m.old_exit_after) else {
+        return Some("the stop was not watched to its end".into());
+    };
+    let ran_on = exited.saturating_sub(named);
+    if ran_on < bounds.old_process_runs_on {
+        return Some(format!(
+            "the old Redis was gone {} after the new master was named (< {}):              no paused connection was held open, nothing was rehearsed",
+            secs(ran_on),
+            secs(bounds.old_process_runs_on)
+        ));
+    }
+    match m.writes_back_after {
+        Some(back) if back < exited => None,
+        back => Some(format!(
+            "writes came back at {}, not before the old Redis was gone at {}: the client waited \
+             on its paused connection until the process exited",
+            back.map_or("-".into(), secs),
+            secs(exited)
+        )),
+    }
 }
 
 /// The median of the master-kill runs and whether it holds.
@@ -283,6 +318,7 @@ impl Report {
                 "killLossWindowMs": self.bounds.kill_loss_window.as_millis(),
                 "rawFailoverLossWindowMs": self.bounds.raw_failover_loss_window.as_millis(),
                 "stoppingPromotedOutageMs": self.bounds.stopping_promoted_outage.as_millis(),
+                "oldProcessRunsOnMs": self.bounds.old_process_runs_on.as_millis(),
             },
             "missed": self.missed,
             "scenarios": self.rows.iter().map(|r| {
@@ -300,6 +336,7 @@ impl Report {
                     "lost": m.lost,
                     "lossWindowMs": ms(m.loss_window),
                     "directAcknowledged": m.direct_acked,
+                    "oldRedisGoneAfterMs": ms(m.old_exit_after),
                     "refused": m.refused,
                     "breaches": m.breaches,
                     "masterChanges": m.master_changes,
@@ -342,6 +379,7 @@ mod tests {
             lost: 0,
             loss_window: None,
             direct_acked: None,
+            old_exit_after: None,
             oldest_lost_before_fault: None,
             failures: Vec::new(),
             refused: Default::default(),
@@ -376,6 +414,26 @@ mod tests {
         assert!(judge(&raw, &bounds).is_empty());
         raw.loss_window = Some(Duration::from_millis(900));
         assert_eq!(judge(&raw, &bounds).len(), 1);
+    }
+
+    #[test]
+    fn a_client_released_only_by_the_old_process_exiting_is_caught() {
+        let bounds = Bounds::for_timings(5000, 10);
+        let mut saving = measured(Kind::MasterStoppedSaving);
+        // Released by the hook at 0.95 s; the old process ran on until 2.4 s.
+        saving.old_exit_after = Some(Duration::from_millis(2400));
+        assert!(judge(&saving, &bounds).is_empty());
+        // Released only when the process was gone.
+        saving.writes_back_after = Some(Duration::from_millis(2450));
+        let missed = judge(&saving, &bounds);
+        assert_eq!(missed.len(), 1, "{missed:?}");
+        assert!(missed[0].contains("until the process exited"), "{missed:?}");
+        // Gone right after the new master was named: nothing was rehearsed.
+        saving.old_exit_after = Some(Duration::from_millis(1000));
+        saving.writes_back_after = Some(Duration::from_millis(950));
+        assert!(judge(&saving, &bounds)[0].contains("nothing was rehearsed"));
+        saving.old_exit_after = None;
+        assert_eq!(judge(&saving, &bounds).len(), 1);
     }
 
     #[test]

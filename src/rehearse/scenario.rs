@@ -12,6 +12,7 @@ use super::client::{Ack, ClientEnv, Refusal, Style, Writer};
 use super::resp::{Conn, Reply, info_field};
 use super::rig::Rig;
 use super::rollout;
+use super::saving;
 use super::watch::{Watch, Watcher};
 use crate::render::layout;
 use crate::resolve::{REDIS_PORT, SENTINEL_PORT};
@@ -69,6 +70,9 @@ pub enum Kind {
     MasterStopped,
     /// The master pod deleted while the replica Sentinel prefers lags about 2 s behind.
     MasterStoppedLagging,
+    /// The master pod deleted while it holds a data set whose final save on SIGTERM keeps
+    /// the old process running after the Sentinels named the new master ([`saving`]).
+    MasterStoppedSaving,
     /// The command every tutorial gives: `SENTINEL FAILOVER <master>`, no pause first. It
     /// may lose what the deposed master acknowledges until it is fenced; that loss is bounded.
     RawSentinelFailover,
@@ -104,6 +108,7 @@ impl Kind {
         Kind::MasterKilled,
         Kind::MasterStopped,
         Kind::MasterStoppedLagging,
+        Kind::MasterStoppedSaving,
         Kind::RawSentinelFailover,
         Kind::StoppingReplicaPromoted,
         Kind::OldMasterReturns,
@@ -125,6 +130,7 @@ impl Kind {
             Kind::ManualFailover => "manual failover (failover-redis.sh)",
             Kind::ManualFailoverLagging => "manual failover, a replica lagging",
             Kind::MasterStoppedLagging => "master stopped, a replica lagging",
+            Kind::MasterStoppedSaving => "master stopped, 64 MiB to save",
             Kind::RawSentinelFailover => "raw SENTINEL FAILOVER",
             Kind::StoppingReplicaPromoted => "a stopping replica promoted",
             Kind::MasterKilled => "master killed (SIGKILL)",
@@ -145,6 +151,7 @@ impl Kind {
             Kind::ManualFailover => "manual-failover",
             Kind::ManualFailoverLagging => "manual-failover-lagging",
             Kind::MasterStoppedLagging => "master-stopped-lagging",
+            Kind::MasterStoppedSaving => "master-stopped-saving",
             Kind::RawSentinelFailover => "raw-sentinel-failover",
             Kind::StoppingReplicaPromoted => "stopping-replica-promoted",
             Kind::MasterKilled => "master-killed",
@@ -185,6 +192,7 @@ impl Kind {
                 | Kind::ManualFailoverLagging
                 | Kind::MasterStopped
                 | Kind::MasterStoppedLagging
+                | Kind::MasterStoppedSaving
         ) || self.rollout()
     }
 
@@ -220,6 +228,9 @@ pub struct Measured {
     /// Writes sent straight to the old master's address after `failover-redis.sh` reported
     /// success, and acknowledged there (should be none).
     pub direct_acked: Option<usize>,
+    /// From the fault to the old master's process being gone, when the scenario watched it
+    /// ([`Kind::MasterStoppedSaving`]).
+    pub old_exit_after: Option<Duration>,
     /// Lost writes acknowledged longer than this before the fault (should be none).
     pub oldest_lost_before_fault: Option<Duration>,
     /// Something that went wrong (no agreement, a second master, a failed script…).
@@ -307,6 +318,7 @@ pub fn run(
         lost: 0,
         loss_window: None,
         direct_acked: None,
+        old_exit_after: None,
         oldest_lost_before_fault: None,
         failures: Vec::new(),
         refused: BTreeMap::new(),
@@ -507,6 +519,25 @@ fn act(
                 .map(|(_, d)| d);
             // The StatefulSet recreates the deleted pod, with a new address.
             rig.cluster.start_on_new_ip(master)?;
+            Ok(t0)
+        }
+        Kind::MasterStoppedSaving => {
+            saving::fill(rig, master)?;
+            events.push((
+                Duration::ZERO,
+                format!(
+                    "{} MiB written on {master} and every replica",
+                    saving::DATA_SET_BYTES >> 20
+                ),
+            ));
+            let t0 = Instant::now();
+            let stop = saving::stop_watched(rig, master, t0, events)?;
+            m.new_master_after = stop.new_master;
+            m.old_exit_after = stop.exited;
+            rig.cluster.start_on_new_ip(master)?;
+            events.push((t0.elapsed(), format!("{master} recreated")));
+            let new_master = rig.wait_agreement(SETTLE)?;
+            saving::clear(rig, &new_master)?;
             Ok(t0)
         }
         Kind::SentinelKilled | Kind::ReplicaKilled => {

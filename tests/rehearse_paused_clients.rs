@@ -63,14 +63,16 @@ fn a_client_waiting_on_the_paused_master_is_released_before_the_old_redis_exits(
     );
     // The situation is there: the old process ran on after the new master was named.
     assert!(
-        gone >= named + 500,
+        gone >= named + 400,
         "the old Redis was gone {gone} ms after the delete, the new master named at {named} ms: \
          nothing to rehearse\n{stderr}"
     );
-    // The client was released by the hook, not by the exit, and within the bound.
+    // The client was released by the hook, not by the exit (a client released by the exit
+    // writes again a few milliseconds before the harness sees the process reaped), and within
+    // the bound.
     let back = run["writesBackAfterMs"].as_u64();
     assert!(
-        back.is_some_and(|b| b < gone),
+        back.is_some_and(|b| b + 250 <= gone),
         "writes back at {back:?} ms, the old Redis gone at {gone} ms (new master at {named} ms, \
          longest gap {gap} ms): the client waited for the process to exit\n{stderr}"
     );

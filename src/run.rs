@@ -187,7 +187,7 @@ fn output_tree(dep: &Deployment, out: &Path) -> anyhow::Result<Vec<(String, Stri
             migration::deployment_kustomization(dep)?,
         ),
     );
-    files.insert(0, (krm::GENERATED_FILE.to_string(), deployment));
+    files.insert(0, (render::GENERATED_FILE.to_string(), deployment));
     files.push((runbook::RUNBOOK.to_string(), runbook::runbook(dep)?));
     Ok(files)
 }
@@ -629,7 +629,7 @@ fn run_explain(args: &ExplainArgs) -> i32 {
 fn run_plan(args: &PlanArgs) -> i32 {
     let (old, new) = match (&args.from, args.profiles.as_slice()) {
         (Some(dir), [new]) => {
-            let path = dir.join(krm::GENERATED_FILE);
+            let path = dir.join(render::GENERATED_FILE);
             match std::fs::read_to_string(&path) {
                 Ok(text) => (Ok(text), new),
                 Err(e) => {

@@ -22,6 +22,10 @@ use k8s_openapi::api::core::v1::ConfigMap;
 
 use crate::resolve::Deployment;
 
+/// The file [`redis_sentinel_yaml`] is written to: `render --out` writes it at the top of the
+/// output tree, and the KRM function names its generated items after it, beside the profile.
+pub const GENERATED_FILE: &str = "redis-sentinel.yaml";
+
 /// `redis-sentinel.yaml`: every Kubernetes object of the deployment as one YAML stream,
 /// headed by the "generated — do not edit" comment, in this fixed order:
 ///

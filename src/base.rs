@@ -21,13 +21,13 @@ use std::collections::BTreeMap;
 use std::path::Path;
 
 use crate::diagnostic::Finding;
-use crate::krm::Yaml;
 use crate::profile::load::SourceMap;
 use crate::profile::spec::{ClientMode, Profile};
 use crate::render::clients::{self, kind_name};
 use crate::render::layout;
 use crate::render::meta::{self, Role};
 use crate::validate;
+use crate::yaml_tree::Yaml;
 
 /// The names kustomize looks for in a kustomization directory, in its order.
 const KUSTOMIZATION_FILES: [&str; 3] = ["kustomization.yaml", "kustomization.yml", "Kustomization"];

@@ -8,10 +8,10 @@ use std::path::{Path, PathBuf};
 use anyhow::{Context, Result, bail};
 
 use crate::diagnostic::Finding;
-use crate::krm::Yaml;
 use crate::profile::load::{Capped, Source, read_capped};
 use crate::profile::spec::{API_VERSION, KIND};
 use crate::profile::yaml;
+use crate::yaml_tree::Yaml;
 
 /// The file name kustomize runs a generator plugin of `kind: RedisSentinel` by.
 pub const PLUGIN_NAME: &str = "RedisSentinel";

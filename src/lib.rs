@@ -23,3 +23,4 @@ pub mod resolve;
 pub mod run;
 pub mod templates;
 pub mod validate;
+pub mod yaml_tree;

@@ -6,13 +6,10 @@
 //! Items the function does not own go back as the text they came in (`resource_list`), so
 //! their keys, scalars, tags, anchors and comments are exactly what the orchestrator sent. A
 //! client workload it switches is read keeping every scalar's YAML 1.2 meaning and its tags
-//! (`yaml_tree`); only its comments are not kept.
+//! (`crate::yaml_tree`); only its comments are not kept.
 
 mod env_switch;
 mod resource_list;
-mod yaml_tree;
-
-pub use yaml_tree::Yaml;
 
 use resource_list::{Header, Item, ResourceList};
 
@@ -21,6 +18,7 @@ use crate::profile::load::{self, Source};
 use crate::render::clients;
 use crate::render::{self, GENERATED_FILE, meta, serialize};
 use crate::resolve::{self, Deployment};
+use crate::yaml_tree::Yaml;
 use crate::{base, validate};
 
 /// Marks every generated item with the profile instance (`<namespace>/<name>`) it came from.

@@ -11,6 +11,7 @@ pub mod emit;
 pub mod explain;
 pub mod init;
 pub mod krm;
+pub mod kustomization;
 pub mod kustomize;
 pub mod memory;
 pub mod next_steps;

@@ -12,8 +12,9 @@ use crate::cli::{
     RehearseArgs, RenderArgs, ValidateArgs,
 };
 use crate::diagnostic::{self, Finding};
+use crate::kustomization::old_redis;
 use crate::profile::load::{self, Capped, Loaded, Source, read_capped_from};
-use crate::render::{clients, migration, old_redis, runbook};
+use crate::render::{clients, migration, runbook};
 use crate::resolve::Deployment;
 use crate::{base, emit, krm, kustomize, render, resolve, validate};
 

@@ -6,6 +6,7 @@ use super::results::{resource_ref, result};
 use super::{Out, Run, env_switch, resource_list, set};
 use crate::base;
 use crate::diagnostic::Finding;
+use crate::kustomization::workloads::{Seen, Workload};
 use crate::profile::load;
 use crate::render::{clients, meta};
 use crate::resolve::Deployment;
@@ -34,9 +35,9 @@ impl Run<'_, '_> {
                         .is_none_or(|ns| ns == dep.namespace)
             })
             .filter_map(|item| Yaml::read_lossless(&resource_list::standalone(item)).ok())
-            .filter_map(|object| base::Workload::of(&object))
+            .filter_map(|object| Workload::of(&object))
             .collect();
-        let seen = base::Seen {
+        let seen = Seen {
             workloads,
             complete: true,
         };

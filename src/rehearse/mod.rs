@@ -6,11 +6,11 @@
 //! container's own `command`/`args`. Each pod gets mount, UTS and PID namespaces of its own
 //! (`unshare`), so container paths such as `/config` or `/data` exist only inside it; the
 //! network namespace is shared, which is why every main container is told to bind its own
-//! address (`runtime`).
+//! address (`cluster`).
 //!
 //! - `manifest`: the rendered YAML stream → one plan per pod (pure, no side effects);
-//! - `runtime`: a [`Cluster`] that starts, stops (preStop, SIGTERM, grace) and kills those
-//!   plans, and always cleans up;
+//! - `cluster`: a [`Cluster`] that starts, stops (preStop, SIGTERM, grace) and kills those
+//!   plans, and always cleans up (DNS, volumes, the launcher, lifecycle, processes);
 //! - `resp`, `client`: a RESP connection and the bot-like writing client;
 //! - `rig`, `scenario`, `report`: the deployment's health, the scenarios, the verdicts;
 //! - `redis_cli`: `redis-cli` against an emulated pod, for tests that want the real tool;
@@ -18,6 +18,7 @@
 //!   switching over (`rehearse --migration`).
 
 pub mod client;
+pub mod cluster;
 pub mod manifest;
 pub mod migration;
 pub mod redis_cli;
@@ -25,7 +26,6 @@ pub mod report;
 pub mod resp;
 pub mod rig;
 pub mod rollout;
-pub mod runtime;
 pub mod scenario;
 pub mod svg;
 pub mod watch;
@@ -36,9 +36,9 @@ use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result, bail};
 
+pub use cluster::Cluster;
 pub use manifest::{Manifests, Secrets};
 pub use report::Report;
-pub use runtime::Cluster;
 
 use crate::resolve::Deployment;
 use client::ClientEnv;

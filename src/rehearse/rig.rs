@@ -8,9 +8,9 @@ use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result, bail, ensure};
 
+use super::cluster::Cluster;
 use super::resp::{Conn, Reply, info_field};
 use super::rollout::Changes;
-use super::runtime::Cluster;
 use crate::resolve::{REDIS_PORT, SENTINEL_PORT};
 
 /// One check call may take this long; a pod that does not answer is simply not healthy yet.

@@ -15,8 +15,8 @@ use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result, bail};
 
+use super::cluster::{Cluster, Deletion};
 use super::manifest::Manifests;
-use super::runtime::{Cluster, Deletion};
 use crate::profile::spec::SavePoint;
 use crate::resolve::Deployment;
 

@@ -11,8 +11,8 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::thread::{JoinHandle, sleep};
 use std::time::{Duration, Instant};
 
+use super::cluster::Dns;
 use super::resp::{Conn, Reply, info_field};
-use super::runtime::Dns;
 use crate::resolve::REDIS_PORT;
 
 /// Time between two observations of one pod.

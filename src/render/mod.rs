@@ -56,11 +56,11 @@ pub fn redis_sentinel_yaml(dep: &Deployment) -> Result<String> {
     let sentinel_checksum = checksum(&sentinel_config)?;
 
     let mut documents = vec![
-        serialize::document(&redis_config)?,
-        serialize::document(&sentinel_config)?,
+        serialize::config_map_document(&redis_config)?,
+        serialize::config_map_document(&sentinel_config)?,
     ];
     if let Some(config) = backup::config_map(dep)? {
-        documents.push(serialize::document(&config)?);
+        documents.push(serialize::config_map_document(&config)?);
     }
     for policy in network::network_policies(dep) {
         documents.push(serialize::document(&policy)?);

@@ -104,7 +104,9 @@ fn is_tag(tag: &str) -> bool {
     let bytes = tag.as_bytes();
     (1..=128).contains(&bytes.len())
         && word(bytes[0])
-        && bytes[1..].iter().all(|&b| word(b) || b == b'.' || b == b'-')
+        && bytes[1..]
+            .iter()
+            .all(|&b| word(b) || b == b'.' || b == b'-')
 }
 
 /// Components separated by `/`.
@@ -147,7 +149,9 @@ fn is_domain(domain: &str) -> bool {
             };
             first.is_ascii_alphanumeric()
                 && last.is_ascii_alphanumeric()
-                && bytes.iter().all(|b| b.is_ascii_alphanumeric() || *b == b'-')
+                && bytes
+                    .iter()
+                    .all(|b| b.is_ascii_alphanumeric() || *b == b'-')
         })
 }
 

@@ -66,13 +66,20 @@ pub fn config_map_document(config_map: &ConfigMap) -> Result<String> {
         metadata: config_map.metadata.clone(),
     };
     let text = document(&stub)?;
+    // Each placeholder must be in the stub exactly once, as the whole value of a `key: ` line;
+    // anywhere else too (a metadata value that happens to hold it) and the serializer has the
+    // last word.
+    if blocks
+        .iter()
+        .any(|(placeholder, _)| text.matches(placeholder.as_str()).count() != 1)
+    {
+        return document(config_map);
+    }
     let mut out = String::with_capacity(
         text.len() + blocks.iter().map(|(_, b)| b.estimated_len()).sum::<usize>(),
     );
     let mut rest = text.as_str();
     for (placeholder, block) in &blocks {
-        // The placeholder is the whole value of a `key: ` line, written once; anything else
-        // (a metadata value that happens to hold it) and the serializer has the last word.
         let value = format!(": {placeholder}\n");
         let Some(at) = rest.find(&value) else {
             return document(config_map);
@@ -85,12 +92,6 @@ pub fn config_map_document(config_map: &ConfigMap) -> Result<String> {
         rest = &rest[at + value.len()..];
     }
     out.push_str(rest);
-    if blocks
-        .iter()
-        .any(|(placeholder, _)| out.contains(placeholder.as_str()))
-    {
-        return document(config_map);
-    }
     Ok(out)
 }
 
@@ -113,13 +114,8 @@ struct LiteralBlock<'a> {
 fn literal_block(value: &str) -> Option<LiteralBlock<'_>> {
     let content = value.trim_end_matches('\n');
     let trailing = value.len() - content.len();
-    // Byte by byte while the text is ASCII (scripts are, but for a few dashes in comments).
-    let printable = value
-        .bytes()
-        .all(|b| matches!(b, b' '..=b'~' | b'\n' | b'\t'))
-        || value.chars().all(block_safe);
     let first_line = content.trim_start_matches('\n');
-    if !printable
+    if !block_safe_text(value)
         || !value.contains('\n')
         || content.is_empty()
         || first_line.starts_with([' ', '\t'])
@@ -135,6 +131,26 @@ fn literal_block(value: &str) -> Option<LiteralBlock<'_>> {
         content,
         extra_newlines: trailing.saturating_sub(1),
     })
+}
+
+/// Whether every character of `text` is [`block_safe`]: the ASCII ones byte by byte, then
+/// the few others (the scripts' em dashes) one by one.
+fn block_safe_text(text: &str) -> bool {
+    let control = |b: u8| (b < 0x20 && b != b'\n' && b != b'\t') || b == 0x7F;
+    if text.bytes().any(control) {
+        return false;
+    }
+    let mut rest = text;
+    while let Some(at) = rest.bytes().position(|b| !b.is_ascii()) {
+        let Some(c) = rest[at..].chars().next() else {
+            return false;
+        };
+        if !block_safe(c) {
+            return false;
+        }
+        rest = &rest[at + c.len_utf8()..];
+    }
+    true
 }
 
 /// A character serde-saphyr writes into a block scalar as it is: printable, tab or line feed;

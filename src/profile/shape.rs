@@ -542,12 +542,11 @@ mod tests {
             ("identity null", format!("apiVersion:\nkind: ~\n{head}")),
             (
                 "patterns and rules",
-                format!(
-                    "apiVersion: redis-sentinel-gen/v1alpha1\nkind: RedisSentinel\n\
-                     metadata: {{name: X_}}\nspec: {{masterName: 'a b', image: 'redis:6.2', \
-                     sentinel: {{replicas: 4, quorum: 9}}, redis: {{replicas: 1, \
-                     minReplicasToWrite: 5}}, persistence: {{rdb: [], aof: {{enabled: false}}}}}}\n"
-                ),
+                "apiVersion: redis-sentinel-gen/v1alpha1\nkind: RedisSentinel\n\
+                 metadata: {name: X_}\nspec: {masterName: 'a b', image: 'redis:6.2', \
+                 sentinel: {replicas: 4, quorum: 9}, redis: {replicas: 1, \
+                 minReplicasToWrite: 5}, persistence: {rdb: [], aof: {enabled: false}}}\n"
+                    .to_string(),
             ),
         ] {
             texts.push((name.to_string(), text));

@@ -276,6 +276,41 @@ impl Cluster {
             .insert((name.to_string(), key.to_string()), value.to_string());
     }
 
+    /// A Secret's value as pods started now get it.
+    pub fn secret(&self, name: &str, key: &str) -> Option<&str> {
+        self.secrets
+            .get(&(name.to_string(), key.to_string()))
+            .map(String::as_str)
+    }
+
+    /// Whether Secret `name` exists (has any key).
+    pub fn has_secret(&self, name: &str) -> bool {
+        self.secrets.keys().any(|(secret, _)| secret == name)
+    }
+
+    /// `kubectl delete pvc`: the claim's volume is gone, and a pod that mounts it later starts
+    /// with an empty one. Whether it existed; a claim a running pod mounts is refused.
+    pub fn delete_claim(&mut self, pvc: &str) -> Result<bool> {
+        for pod in &self.pods {
+            let mounted = pod
+                .claims
+                .iter()
+                .any(|c| format!("{c}-{}", pod.name) == pvc);
+            if mounted && self.running.contains_key(&pod.name) {
+                bail!(
+                    "persistentvolumeclaim {pvc} is in use by running pod {}",
+                    pod.name
+                );
+            }
+        }
+        let dir = self.state.join("claims").join(pvc);
+        if !relative(pvc).is_ok_and(|p| p.components().count() == 1) || !dir.exists() {
+            return Ok(false);
+        }
+        fs::remove_dir_all(&dir)?;
+        Ok(true)
+    }
+
     pub fn pods(&self) -> &[PodPlan] {
         &self.pods
     }

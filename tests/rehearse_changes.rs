@@ -271,3 +271,50 @@ fn sentinel_replicas_up_and_down() {
     }
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// A password rotation (a new Secret): plan's rotation procedure with rotate-password.sh,
+/// as printed: the new Secret, `add` and `switch` on every pod, the clients moved, the apply
+/// (every pod restarts onto the new Secret), then `remove` on every pod. Before the fix,
+/// `remove` failed on the pods the apply had restarted ("no rotation in progress here").
+#[test]
+fn a_password_rotation() {
+    if !prerequisites() {
+        return;
+    }
+    let dir = scratch("rotation");
+    let report = rehearse(
+        &dir,
+        &[
+            ("old.yaml", reference()),
+            (
+                "rotated.yaml",
+                edited(&[("secretName: redis-auth\n", "secretName: redis-auth-2\n")]),
+            ),
+        ],
+    );
+    let step = &report["steps"][0];
+    let ran = commands(step);
+    for what in ["create secret generic redis-auth-2", "apply -k DIR/clients"] {
+        assert!(
+            ran.iter().any(|c| c.contains(what)),
+            "no {what:?} in {ran:?}"
+        );
+    }
+    for what in ["add", "switch", "remove"] {
+        let n = ran
+            .iter()
+            .filter(|c| c.ends_with(&format!("rotate-password.sh {what}")))
+            .count();
+        assert_eq!(n, 6, "rotate-password.sh {what} on every pod: {ran:?}");
+    }
+    let events = step["events"].to_string();
+    assert!(
+        events.contains("client restarted with the new Secret"),
+        "{events}"
+    );
+    assert!(
+        events.contains("redis-master-0 Ready"),
+        "the apply rolled no pod: {events}"
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+}

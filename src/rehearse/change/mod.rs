@@ -243,7 +243,7 @@ impl Run {
     fn idle(&mut self, stage: &Stage, progress: &mut dyn FnMut(&str)) -> Result<StepReport> {
         let m = self.start_measure(0, &[])?;
         sleep(IDLE);
-        Ok(self.finish(m, None, stage, Vec::new(), Vec::new(), progress))
+        Ok(self.finish(m, None, stage, Vec::new(), Vec::new(), Vec::new(), progress))
     }
 
     fn step(
@@ -324,10 +324,7 @@ impl Run {
         }
         self.rig.quorum = usize::try_from(new.dep.sentinel.quorum)?;
         let changes = plan.changes.iter().map(|c| c.field.clone()).collect();
-        let mut report = self.finish(m, Some(old), new, ran, changes, progress);
-        missed.append(&mut report.missed);
-        report.missed = missed;
-        Ok(report)
+        Ok(self.finish(m, Some(old), new, ran, changes, missed, progress))
     }
 
     /// Run `lines` in `terminal` until one fails; whether all succeeded.
@@ -433,7 +430,8 @@ impl Run {
         self.classify_pods();
         let deadline = Instant::now() + ROLLOUT_TIMEOUT;
         for pod in &added {
-            while !rollout::ready(&self.rig.cluster, pod)? {
+            // A pod just started may not have its PID 1 yet: not Ready either.
+            while !rollout::ready(&self.rig.cluster, pod).unwrap_or(false) {
                 if !self.rig.cluster.is_running(pod) {
                     bail!(
                         "{pod} exited after it was created:\n{}",
@@ -665,6 +663,7 @@ impl Run {
     }
 
     /// End a step: agreement, the tail of writes, and every bound.
+    #[allow(clippy::too_many_arguments)]
     fn finish(
         &mut self,
         m: Measure,
@@ -672,9 +671,10 @@ impl Run {
         new: &Stage,
         ran: Vec<Ran>,
         changes: Vec<String>,
+        // What already went wrong (a printed line that failed).
+        mut missed: Vec<String>,
         progress: &mut dyn FnMut(&str),
     ) -> StepReport {
-        let mut missed = Vec::new();
         let master = match self.rig.wait_agreement(SETTLE) {
             Ok(master) => Some(master),
             Err(e) => {

@@ -263,3 +263,55 @@ impl Report {
         })
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::profile::load::{Source, load};
+
+    fn reference() -> Deployment {
+        let loaded = load(&Source::embedded_default()).expect("the reference profile loads");
+        crate::resolve::resolve(&loaded.profile, "")
+    }
+
+    fn view(fields: &[(&str, &str)]) -> SentinelView {
+        SentinelView {
+            pod: "redis-sentinel-0".into(),
+            fields: fields
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect(),
+        }
+    }
+
+    #[test]
+    fn a_sentinel_with_old_settings_or_a_ghost_is_named() {
+        let dep = reference();
+        let (sentinels, replicas) = expected_counts(&dep);
+        assert_eq!((sentinels, replicas), (2, 2));
+        let good = [
+            ("quorum", "2"),
+            ("down-after-milliseconds", "5000"),
+            ("failover-timeout", "10000"),
+            ("parallel-syncs", "1"),
+            ("num-other-sentinels", "2"),
+            ("num-slaves", "2"),
+        ];
+        assert!(view(&good).mismatches(&dep, sentinels, replicas).is_empty());
+        // What a Sentinel reports after 5 → 3 Sentinels without the reset steps.
+        let mut ghost = good;
+        ghost[4] = ("num-other-sentinels", "4");
+        ghost[0] = ("quorum", "3");
+        assert_eq!(
+            view(&ghost).mismatches(&dep, sentinels, replicas),
+            [
+                "redis-sentinel-0: quorum is 3, the new profile's quorum 2",
+                "redis-sentinel-0: num-other-sentinels is 4, the new profile means 2",
+            ]
+        );
+        assert_eq!(
+            view(&[]).mismatches(&dep, sentinels, replicas),
+            ["redis-sentinel-0 did not answer SENTINEL MASTER"]
+        );
+    }
+}

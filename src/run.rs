@@ -18,6 +18,8 @@ use crate::render::{clients, migration, runbook};
 use crate::resolve::Deployment;
 use crate::{base, emit, krm, kustomize, render, resolve, validate};
 
+mod rehearse_from;
+
 /// The profile is valid and everything was written.
 pub const EXIT_OK: i32 = 0;
 /// Invalid input: findings were printed on stderr (also used when output cannot be written).
@@ -424,6 +426,9 @@ fn run_install_plugin(args: &InstallPluginArgs) -> i32 {
 /// `rehearse`: render, run every scenario on emulated pods, print the report; exit 1 when
 /// a scenario misses its bound or the rehearsal cannot run.
 fn run_rehearse(args: &RehearseArgs) -> i32 {
+    if let Some(old) = &args.from {
+        return rehearse_from::run(args, old);
+    }
     let dep = match read_valid(args.profile.as_deref()) {
         Ok(dep) => dep,
         Err(code) => return code,

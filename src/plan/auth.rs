@@ -71,13 +71,17 @@ pub(super) fn auth_change(old: &Facts, new: &Facts, k: &Kubectl, changes: &mut V
                     (&sentinel_pods, &old.sentinel.container),
                 ]
                 .iter()
-                .map(|(pods, container)| {
-                    format!(
-                        "for pod in {}; do {feed}kubectl -n {ns} exec{i} \"$pod\" -c {container} -- sh {}/{} {what}; done",
-                        pods.join(" "),
-                        layout::CONFIG_DIR,
-                        layout::ROTATE_PASSWORD
-                    )
+                // One line per pod, not a loop: a loop's exit status is its last pod's, so a
+                // step that failed on an earlier pod would pass unseen.
+                .flat_map(|(pods, container)| {
+                    let feed = feed.clone();
+                    pods.iter().map(move |pod| {
+                        format!(
+                            "{feed}kubectl -n {ns} exec{i} {pod} -c {container} -- sh {}/{} {what}",
+                            layout::CONFIG_DIR,
+                            layout::ROTATE_PASSWORD
+                        )
+                    })
                 })
                 .collect::<Vec<_>>()
             };

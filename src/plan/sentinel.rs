@@ -71,6 +71,8 @@ pub(super) fn sentinel_change(old: &Facts, new: &Facts, k: &Kubectl, changes: &m
         ("parallelSyncs", &old.parallel_syncs, &new.parallel_syncs),
     ];
     let changed: Vec<_> = timings.iter().filter(|(_, o, n)| o != n).collect();
+    let redis_rolls =
+        old.master.template != new.master.template || old.replica.template != new.replica.template;
     if !changed.is_empty() {
         let list = |pick: fn(&(&str, &String, &String)) -> String| {
             changed
@@ -89,12 +91,17 @@ pub(super) fn sentinel_change(old: &Facts, new: &Facts, k: &Kubectl, changes: &m
             to: list(|(f, _, n)| format!("{f} {n}")),
             verdict: Verdict::Apply,
             objects,
-            notes: vec![
+            notes: vec![if redis_rolls {
                 "the Sentinels restart one at a time and each adopts the new values at start, \
-                 keeping what it learned; the Redis pods' timing-dependent settings roll with \
-                 their own ConfigMap"
-                    .into(),
-            ],
+                 keeping what it learned; the Redis pods' timing-dependent settings roll \
+                 with their own ConfigMap"
+                    .into()
+            } else {
+                "the Sentinels restart one at a time and each adopts the new values at start, \
+                 keeping what it learned; no Redis pod restarts (only the Sentinels read these \
+                 values)"
+                    .into()
+            }],
             before_apply: Vec::new(),
             after_apply: vec![Step {
                 why: "check: every Sentinel reports the new values".into(),

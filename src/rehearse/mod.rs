@@ -17,6 +17,7 @@
 //! - `migration`: the migration from a single Redis, phases and `migrate.sh`, with clients
 //!   switching over (`rehearse --migration`).
 
+pub mod change;
 pub mod client;
 pub mod cluster;
 pub mod manifest;

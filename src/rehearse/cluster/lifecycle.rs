@@ -119,6 +119,18 @@ impl Cluster {
             .insert((name.to_string(), key.to_string()), value.to_string());
     }
 
+    /// A Secret's value as pods started now get it.
+    pub fn secret(&self, name: &str, key: &str) -> Option<&str> {
+        self.secrets
+            .get(&(name.to_string(), key.to_string()))
+            .map(String::as_str)
+    }
+
+    /// Whether Secret `name` exists (has any key).
+    pub fn has_secret(&self, name: &str) -> bool {
+        self.secrets.keys().any(|(secret, _)| secret == name)
+    }
+
     /// Start `name` as a new pod: fresh emptyDirs and ConfigMap files, its PVC as the last
     /// run left it, its init containers to completion, then its container in the background.
     pub fn start(&mut self, name: &str) -> Result<()> {

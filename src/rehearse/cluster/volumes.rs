@@ -24,6 +24,29 @@ impl Cluster {
         }
     }
 
+    /// `kubectl delete pvc`: the claim's volume is gone, and a pod that mounts it later starts
+    /// with an empty one. Whether it existed; a claim a running pod mounts is refused.
+    pub fn delete_claim(&mut self, pvc: &str) -> Result<bool> {
+        for pod in &self.pods {
+            let mounted = pod
+                .claims
+                .iter()
+                .any(|c| format!("{c}-{}", pod.name) == pvc);
+            if mounted && self.running.contains_key(&pod.name) {
+                bail!(
+                    "persistentvolumeclaim {pvc} is in use by running pod {}",
+                    pod.name
+                );
+            }
+        }
+        let dir = self.state.join("claims").join(pvc);
+        if !relative(pvc).is_ok_and(|p| p.components().count() == 1) || !dir.exists() {
+            return Ok(false);
+        }
+        fs::remove_dir_all(&dir)?;
+        Ok(true)
+    }
+
     /// Prepare the volumes `process` mounts as the kubelet does at pod start: ConfigMap
     /// files fresh, emptyDirs fresh for a new pod (kept across a container restart), the
     /// PVC as the pod's last run left it.

@@ -10,8 +10,8 @@ use std::time::Instant;
 use anyhow::{Context, Result, bail};
 
 use super::super::client::ClientEnv;
+use super::super::cluster::Dns;
 use super::super::resp::{Conn, Reply};
-use super::super::runtime::Dns;
 use super::{CONNECT_TIMEOUT, RETRY_INTERVAL, WRITE_INTERVAL};
 
 pub(super) fn client_key(client: &str) -> String {

@@ -32,12 +32,12 @@ use std::time::{Duration, Instant};
 use anyhow::{Context, Result, bail, ensure};
 
 use super::client::ClientEnv;
+use super::cluster::Cluster;
 use super::resp::{Conn, Reply};
 use super::rig::Rig;
-use super::runtime::Cluster;
 use super::{Manifests, PASSWORD, Secrets};
+use crate::kustomization::old_redis::OldRedis;
 use crate::render::migration::{self as rendered_migration, PHASES};
-use crate::render::old_redis::OldRedis;
 use crate::resolve::{Deployment, REDIS_PORT};
 
 pub use outcome::{ClientFigures, Outcome};

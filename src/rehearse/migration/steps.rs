@@ -10,7 +10,7 @@ use serde_json::Value;
 use super::super::resp::{Conn, Reply, info_field};
 use super::super::rig::Rig;
 use super::PODS_UP;
-use crate::render::old_redis::OldRedis;
+use crate::kustomization::old_redis::OldRedis;
 use crate::resolve::REDIS_PORT;
 
 /// The arguments of the old Redis container once phase 2's patch (rendered in `kustomization`)

@@ -6,7 +6,7 @@
 //! The hook repository is a git copy of this working tree (tracked and new files, committed
 //! in a temp dir), so the hooks tested are the ones in the tree, committed or not.
 
-mod support;
+use crate::support;
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};

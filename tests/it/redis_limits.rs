@@ -8,7 +8,7 @@
 //! "Configuration loaded" and "Configured to not listen anywhere, exiting." and exits without
 //! binding anything; a config it refuses ends with "FATAL CONFIG FILE ERROR".
 
-mod support;
+use crate::support;
 
 use std::path::{Path, PathBuf};
 use std::process::Command;

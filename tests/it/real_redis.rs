@@ -8,7 +8,7 @@
 //! `redis-sentinel` and `redis-cli`. Pods listen on 127.0.0.10 and up, so a Redis on
 //! 127.0.0.1:6379 does not interfere.
 
-mod support;
+use crate::support;
 
 use std::net::Ipv4Addr;
 use std::os::unix::fs::MetadataExt;
@@ -42,6 +42,7 @@ fn rendered_deployment_comes_up_on_real_redis() -> Result<()> {
     let Some(redis_cli) = prerequisites() else {
         return Ok(());
     };
+    let _turn = support::real_redis_turn();
     let rendered = support::render_profile(
         &support::repo_root()
             .join("profiles")

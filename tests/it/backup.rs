@@ -7,7 +7,7 @@
 //! fresh redis-server started on it has the keys), retention keeps the newest N, and with no
 //! healthy replica the job fails instead of dumping the master.
 
-mod support;
+use crate::support;
 
 use std::net::{Ipv4Addr, TcpStream};
 use std::path::{Path, PathBuf};
@@ -73,19 +73,6 @@ fn running_as_root() -> bool {
         eprintln!("\n!!!!!!!!!!\nSKIPPED: backup test needs root (mount namespaces)\n!!!!!!!!!!\n");
     }
     root
-}
-
-/// An exclusive lock on this test's loopback addresses, held until dropped: a second
-/// `cargo test` on this machine waits instead of colliding on the ports.
-fn address_lock(name: &str) -> std::fs::File {
-    let path = std::env::temp_dir().join(format!("redis-sentinel-gen-{name}.lock"));
-    let file = std::fs::File::create(&path)
-        .unwrap_or_else(|e| panic!("cannot create {}: {e}", path.display()));
-    if file.try_lock().is_err() {
-        eprintln!("waiting for another run of the {name} test to finish");
-        file.lock().expect("lock");
-    }
-    file
 }
 
 /// `program args…` in a mount namespace of its own where `hosts` is `/etc/hosts`. `exec`
@@ -212,7 +199,8 @@ fn backup_job_dumps_a_replica_into_a_loadable_rdb_and_keeps_the_newest_n() {
     if !running_as_root() {
         return;
     }
-    let _lock = address_lock("backup");
+    let _turn = support::real_redis_turn();
+    let _lock = support::address_lock("backup");
     // Per process: a second `cargo test` in the same checkout must not wipe this one's files.
     let dir =
         PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join(format!("backup-{}", std::process::id()));

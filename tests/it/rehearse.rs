@@ -6,7 +6,7 @@
 //! and passed, and prints the report. Needs root, `unshare`, `setpriv`, `nsenter`, `busybox`
 //! and Debian's `redis-server` and `redis-sentinel`. Pods listen on 127.0.2.1 and up.
 
-mod support;
+use crate::support;
 
 use std::os::unix::fs::MetadataExt;
 use std::path::Path;
@@ -41,6 +41,7 @@ fn rendered_deployments_pass_every_failover_scenario() {
     if !prerequisites() {
         return;
     }
+    let _turn = support::real_redis_turn();
     let svg = std::env::temp_dir().join(format!("rsg-rehearse-svg-{}", std::process::id()));
     for profile in ["profiles/welcomebot.yaml", "profiles/ha-5.yaml"] {
         let dir = svg.join(profile.trim_start_matches("profiles/"));

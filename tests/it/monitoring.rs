@@ -4,7 +4,7 @@
 //! really exposes when it scrapes a real redis-server and redis-sentinel, configured by the
 //! env of the rendered sidecars.
 
-mod support;
+use crate::support;
 
 use std::collections::BTreeSet;
 use std::net::{Ipv4Addr, TcpStream};
@@ -252,19 +252,6 @@ impl Drop for Processes {
     }
 }
 
-/// An exclusive lock on this test's loopback addresses, held until dropped: a second
-/// `cargo test` on this machine waits instead of colliding on the ports.
-fn address_lock() -> std::fs::File {
-    let path = std::env::temp_dir().join("redis-sentinel-gen-exporter.lock");
-    let file = std::fs::File::create(&path)
-        .unwrap_or_else(|e| panic!("cannot create {}: {e}", path.display()));
-    if file.try_lock().is_err() {
-        eprintln!("waiting for another run of the exporter test to finish");
-        file.lock().expect("lock");
-    }
-    file
-}
-
 fn wait_for_port(ip: Ipv4Addr, port: u16) {
     let deadline = Instant::now() + Duration::from_secs(10);
     while TcpStream::connect((ip, port)).is_err() {
@@ -361,7 +348,8 @@ fn every_metric_the_alerts_read_is_exposed_by_the_real_exporter() {
     ) else {
         return;
     };
-    let _lock = address_lock();
+    let _turn = support::real_redis_turn();
+    let _lock = support::address_lock("exporter");
     let rendered = welcomebot();
     let rule = prometheus_rule(&rendered).expect("PrometheusRule");
     let dir = temp_dir("exporter");

@@ -3,7 +3,7 @@
 //! at any size; the functionConfig is read exactly like the CLI reads a profile; an object
 //! with a generated object's name that the function does not own stops the run.
 
-mod support;
+use crate::support;
 
 use std::collections::BTreeMap;
 use std::fmt::Write as _;

@@ -3,7 +3,7 @@
 //! kustomization that lists a profile under `generators:` builds to exactly the objects
 //! `render` prints for that profile.
 
-mod support;
+use crate::support;
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};

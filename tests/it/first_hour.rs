@@ -2,7 +2,7 @@
 //! `validate -`, `check -`), `--version` naming the commit, and the next-steps note after
 //! `render --out` (silenced by `-q`).
 
-mod support;
+use crate::support;
 
 use std::io::Write;
 use std::path::Path;

@@ -328,10 +328,10 @@ fn relative(path: &Path) -> String {
 #[test]
 fn bad_profiles() {
     let mut settings = insta::Settings::clone_current();
-    settings.set_snapshot_path("../golden/cli");
+    settings.set_snapshot_path("../../golden/cli");
     settings.set_prepend_module_to_snapshot(false);
     settings.bind(|| {
-        insta::glob!("bad/*.yaml", |path| {
+        insta::glob!("../bad", "*.yaml", |path| {
             let case = path
                 .file_stem()
                 .map(|s| s.to_string_lossy().into_owned())

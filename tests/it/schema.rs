@@ -3,7 +3,7 @@
 //! (That the committed file equals `redis-sentinel-gen schema` is a unit test of
 //! `profile::schema`.)
 
-mod support;
+use crate::support;
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};

@@ -3,7 +3,7 @@
 //! edit; the checks beside the snapshots pin what must never drift (the exit code, the
 //! manual commands that carry this deployment's names).
 
-mod support;
+use crate::support;
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -210,7 +210,7 @@ fn plan(dir: &Path, args: &[&str]) -> (i32, String, String) {
 
 fn settings() -> insta::Settings {
     let mut settings = insta::Settings::clone_current();
-    settings.set_snapshot_path("../golden/plan");
+    settings.set_snapshot_path("../../golden/plan");
     settings.set_prepend_module_to_snapshot(false);
     settings
 }

@@ -6,7 +6,7 @@
 //! Needs root (namespaces, mounts), `unshare`, `setpriv`, `nsenter`, `busybox` and Debian's
 //! `redis-server`, `redis-sentinel` and `redis-cli`. Pods listen on 127.0.4.1 and up.
 
-mod support;
+use crate::support;
 
 use std::collections::BTreeMap;
 use std::net::{Ipv4Addr, SocketAddr};
@@ -122,6 +122,7 @@ fn restarted_sentinels_adopt_new_quorum_and_timings_and_keep_their_state() -> Re
     if !prerequisites() {
         return Ok(());
     }
+    let _turn = support::real_redis_turn();
     let tmp = scratch_dir("sentinel-reconfig")?;
     let old_profile = reference_profile();
     let new_profile = edited(
@@ -275,6 +276,7 @@ fn a_full_redis_refuses_writes_instead_of_growing() -> Result<()> {
     if !prerequisites() {
         return Ok(());
     }
+    let _turn = support::real_redis_turn();
     const LIMIT: u64 = 64 * 1024 * 1024;
     const VALUE: usize = 64 * 1024;
     let tmp = scratch_dir("maxmemory")?;
@@ -355,6 +357,7 @@ fn password_rotation_without_restart_or_failover() -> Result<()> {
     if !prerequisites() {
         return Ok(());
     }
+    let _turn = support::real_redis_turn();
     const NEW: &str = "n3w \"rot ated' $pass";
     let tmp = scratch_dir("rotation")?;
     let profile_path = tmp.join("welcomebot.yaml");
@@ -539,6 +542,7 @@ fn sentinel_scale_down_with_the_plans_steps() -> Result<()> {
     if !prerequisites() {
         return Ok(());
     }
+    let _turn = support::real_redis_turn();
     let tmp = scratch_dir("sentinels-down")?;
     let new_profile = reference_profile();
     let old_profile = edited(

@@ -6,7 +6,7 @@
 //! run alone, must pass for every profile with `spec.networkPolicy` and fail for every profile
 //! without it — the `checklist` command flags the same gap.
 
-mod support;
+use crate::support;
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};

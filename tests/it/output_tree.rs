@@ -3,7 +3,7 @@
 //! planted link never redirects a write, a failed render leaves the previous tree complete,
 //! and an app overlay includes the tree as a directory.
 
-mod support;
+use crate::support;
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};

@@ -4,7 +4,7 @@
 //! survive a second run unchanged, and leave the package untouched when the profile is invalid.
 //! The ResourceList protocol itself is also checked directly, without kpt.
 
-mod support;
+use crate::support;
 
 use std::collections::BTreeMap;
 use std::io::Write;

@@ -4,7 +4,7 @@
 //!
 //! The evaluator of NetworkPolicy semantics is `support::network_policy`.
 
-mod support;
+use crate::support;
 
 use k8s_openapi::api::apps::v1::StatefulSet;
 use k8s_openapi::api::batch::v1::CronJob;

@@ -1,8 +1,8 @@
 //! Golden snapshots of every file `render --out` writes besides `redis-sentinel.yaml` (which
-//! `tests/golden.rs` covers): the `clients/` Component, the `migration/` phases, README and
+//! `tests/it/golden.rs` covers): the `clients/` Component, the `migration/` phases, README and
 //! script, and `RUNBOOK.md`, for every shipped profile, under `golden/tree/`.
 
-mod support;
+use crate::support;
 
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -63,7 +63,7 @@ fn render_tree(profile: &Path) -> BTreeMap<String, String> {
 #[test]
 fn every_generated_file_of_every_shipped_profile() {
     let mut settings = insta::Settings::clone_current();
-    settings.set_snapshot_path("../golden/tree");
+    settings.set_snapshot_path("../../golden/tree");
     settings.set_prepend_module_to_snapshot(false);
     settings.bind(|| {
         for profile in support::shipped_profiles() {

@@ -2,11 +2,13 @@
 //! missing tool is a failure, not a skip), running the built binary, and reading the
 //! ConfigMaps back out of a rendered stream.
 //!
-//! Every test binary includes this with `mod support;` and uses only part of it.
+//! It is the `support` module of the one test crate (tests/it/main.rs); each test module
+//! reaches it with `use crate::support;` and uses only part of it.
 #![allow(dead_code)]
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
+use std::sync::{Mutex, MutexGuard};
 
 use k8s_openapi::api::core::v1::ConfigMap;
 
@@ -53,6 +55,30 @@ fn is_executable(path: &Path) -> bool {
     use std::os::unix::fs::PermissionsExt;
     path.metadata()
         .is_ok_and(|m| m.is_file() && m.permissions().mode() & 0o111 != 0)
+}
+
+/// The turn of a test that starts real Redis, Sentinel or exporter processes, held until
+/// dropped. Such tests were separate binaries, run one after another; in the one test crate
+/// they run on parallel threads, so each takes this turn first. Two of them never overlap:
+/// not on loopback addresses (a restarted pod moves to a new address, which can reach another
+/// test's range), nor on the timing bounds they measure. A test that panicked while holding
+/// the turn does not block the rest (the poison is ignored).
+pub fn real_redis_turn() -> MutexGuard<'static, ()> {
+    static TURN: Mutex<()> = Mutex::new(());
+    TURN.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+}
+
+/// An exclusive lock on the loopback addresses of the test `name`, held until dropped: a
+/// second `cargo test` on this machine waits instead of colliding on the ports.
+pub fn address_lock(name: &str) -> std::fs::File {
+    let path = std::env::temp_dir().join(format!("redis-sentinel-gen-{name}.lock"));
+    let file = std::fs::File::create(&path)
+        .unwrap_or_else(|e| panic!("cannot create {}: {e}", path.display()));
+    if file.try_lock().is_err() {
+        eprintln!("waiting for another run of the {name} test to finish");
+        file.lock().expect("lock");
+    }
+    file
 }
 
 /// Every profile shipped in `profiles/`, sorted by path.

@@ -5,7 +5,7 @@
 //! are written into one directory, as the pod mounts them, and shellcheck follows the source
 //! from there (`-x -P <dir>`), so a function or variable defined in `lib.sh` is known.
 
-mod support;
+use crate::support;
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};

@@ -10,7 +10,7 @@
 //!
 //! The real-Redis test binds 127.0.0.100 and up (the pods) and 127.0.0.200 (the old Redis).
 
-mod support;
+use crate::support;
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
@@ -447,6 +447,7 @@ fn rehearse_migration_passes_every_scenario() {
             return;
         }
     }
+    let _turn = support::real_redis_turn();
     let output = Command::new(BIN)
         .arg("rehearse")
         .arg(fixture().join("profile.yaml"))
@@ -549,6 +550,7 @@ fn rehearse_migration_without_a_base() {
             return;
         }
     }
+    let _turn = support::real_redis_turn();
     let output = Command::new(BIN)
         .arg("rehearse")
         .arg(fixture().join("profile.yaml"))
@@ -615,7 +617,7 @@ fn migrate_sh_passes_shellcheck_for_every_shipped_profile() {
 }
 
 /// Kinds no Kubernetes OpenAPI schema knows (Prometheus Operator CRDs of the monitoring
-/// feature); `tests/monitoring.rs` checks those.
+/// feature); `tests/it/monitoring.rs` checks those.
 const CRD_KINDS: &[&str] = &["ServiceMonitor", "PrometheusRule"];
 
 #[test]

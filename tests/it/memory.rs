@@ -5,7 +5,7 @@
 //! (what the pre-commit hook runs). Each run also has a 2 GiB address-space limit, so a
 //! regression fails the test instead of exhausting the machine.
 
-mod support;
+use crate::support;
 
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};

@@ -2,7 +2,7 @@
 //! profile is snapshotted under golden/checklist/, with the exit code: 1 only when a profile
 //! that is not a development profile fails an item.
 
-mod support;
+use crate::support;
 
 use std::path::Path;
 use std::process::Command;
@@ -35,19 +35,19 @@ fn snapshot(name: &str, profile: &Path) {
 
 fn settings() -> insta::Settings {
     let mut settings = insta::Settings::clone_current();
-    settings.set_snapshot_path("../golden/checklist");
+    settings.set_snapshot_path("../../golden/checklist");
     settings.set_prepend_module_to_snapshot(false);
     settings
 }
 
 #[test]
 fn shipped_profiles() {
-    settings().bind(|| insta::glob!("../profiles", "*.yaml", |path| snapshot("shipped", path)));
+    settings().bind(|| insta::glob!("../../profiles", "*.yaml", |path| snapshot("shipped", path)));
 }
 
 #[test]
 fn edge_case_profiles() {
-    settings().bind(|| insta::glob!("profiles/*.yaml", |path| snapshot("edge", path)));
+    settings().bind(|| insta::glob!("../profiles", "*.yaml", |path| snapshot("edge", path)));
 }
 
 #[test]

@@ -2,7 +2,7 @@
 //! each parsed back into typed Kubernetes objects, re-serialized byte for byte, and checked
 //! against the invariants of DESIGN §4.1.
 
-mod support;
+use crate::support;
 
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -46,7 +46,7 @@ fn golden(pattern_name: &str, path: &Path) {
 
 fn snapshot_settings() -> insta::Settings {
     let mut settings = insta::Settings::clone_current();
-    settings.set_snapshot_path("../golden/manifests");
+    settings.set_snapshot_path("../../golden/manifests");
     settings.set_prepend_module_to_snapshot(false);
     settings
 }
@@ -54,14 +54,14 @@ fn snapshot_settings() -> insta::Settings {
 #[test]
 fn shipped_profiles() {
     snapshot_settings().bind(|| {
-        insta::glob!("../profiles", "*.yaml", |path| golden("shipped", path));
+        insta::glob!("../../profiles", "*.yaml", |path| golden("shipped", path));
     });
 }
 
 #[test]
 fn edge_case_profiles() {
     snapshot_settings().bind(|| {
-        insta::glob!("profiles/*.yaml", |path| golden("edge", path));
+        insta::glob!("../profiles", "*.yaml", |path| golden("edge", path));
     });
 }
 

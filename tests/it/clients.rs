@@ -3,7 +3,7 @@
 //! workloads in place. Both are run here over the same client Deployments (the migration
 //! fixture's base) and must leave every client container with the same env, in both modes.
 
-mod support;
+use crate::support;
 
 use std::path::{Path, PathBuf};
 use std::process::Command;

@@ -12,7 +12,7 @@
 //!   policies admit the bot's built pod labels (`support::network_policy` evaluates them);
 //! - `kubernetes-validate --strict` checks every built object against the OpenAPI schemas.
 
-mod support;
+use crate::support;
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};

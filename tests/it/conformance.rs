@@ -5,7 +5,7 @@
 //! kubernetes-validate reads YAML with PyYAML, a YAML 1.1 reader: an unquoted `off` or `yes`
 //! in the output would reach the schema as a boolean and fail here too.
 
-mod support;
+use crate::support;
 
 use std::path::PathBuf;
 use std::process::Command;
@@ -16,7 +16,7 @@ use redis_sentinel_gen::render::redis_sentinel_yaml;
 const KUBERNETES_VERSIONS: &[&str] = &["1.29.0", "1.37.0"];
 
 /// Prometheus Operator CRDs: no Kubernetes OpenAPI schema knows them, so they are left out
-/// here, explicitly; tests/monitoring.rs checks them (typed parse, `promtool check rules`).
+/// here, explicitly; tests/it/monitoring.rs checks them (typed parse, `promtool check rules`).
 const CRD_KINDS: &[&str] = &["ServiceMonitor", "PrometheusRule"];
 
 /// `rendered` without the documents of [`CRD_KINDS`].

@@ -8,7 +8,7 @@
 //! Time-bounded: `FUZZ_SECONDS` (default 20) per target; `FUZZ_SEED` replays a run (the seed
 //! of a failing run is printed).
 
-mod support;
+use crate::support;
 
 use std::io::Write;
 use std::panic::{AssertUnwindSafe, catch_unwind};

@@ -142,7 +142,7 @@ fn render(dir: &Path) -> String {
     let profile = dir.join("welcomebot-backup.yaml");
     std::fs::write(
         &profile,
-        text.replace("retention: 7", &format!("retention: {RETENTION}")),
+        support::replace_once(&text, "retention: 7", &format!("retention: {RETENTION}")),
     )
     .expect("write profile");
     support::render_profile(&profile)

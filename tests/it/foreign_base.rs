@@ -453,7 +453,8 @@ fn a_misspelt_client_container_is_an_error_naming_the_containers_that_exist() {
     let dir = scratch("misspelt");
     let shipped = std::fs::read_to_string(support::repo_root().join("profiles/welcomebot.yaml"))
         .unwrap_or_else(|e| panic!("{e}"));
-    let misspelt = shipped.replace(
+    let misspelt = support::replace_once(
+        &shipped,
         "name: welcomebot-worker, container: welcomebot-worker }",
         "name: welcomebot-worker, container: worker }",
     );

@@ -416,10 +416,14 @@ fn kpt_reads_the_function_config_as_validate_reads_the_profile() {
     let root = scratch("quirks");
     let reference = profile_text();
     // Valid for `validate`, and rendered with the values as written.
-    let quirky = reference
-        .replace("namespace: welcomebot", "namespace: no")
-        .replace("masterName: welcomebot-master", "masterName: on")
-        .replace("fsync: everysec", "fsync: no");
+    let quirky = support::edited(
+        &reference,
+        &[
+            ("namespace: welcomebot", "namespace: no"),
+            ("masterName: welcomebot-master", "masterName: on"),
+            ("fsync: everysec", "fsync: no"),
+        ],
+    );
     assert_ne!(quirky, reference);
     let package = root.join("valid");
     write(&package.join("profile.yaml"), &quirky);
@@ -493,7 +497,7 @@ fn kpt_reads_the_function_config_as_validate_reads_the_profile() {
     .map(|(from, to, field)| ((from, to), field))
     {
         let package = root.join(field.replace(['<', '.'], "_"));
-        let profile = reference.replacen(change.0, change.1, 1);
+        let profile = support::replace_once(&reference, change.0, change.1);
         write(&package.join("profile.yaml"), &profile);
         let validate = Command::new(BIN)
             .arg("validate")

@@ -145,9 +145,9 @@ fn kubectl_kustomize_fails_on_an_invalid_profile_with_the_finding() {
     let Some(kubectl) = support::require_tool("kubectl") else {
         return;
     };
-    let text = std::fs::read_to_string(support::repo_root().join("profiles/welcomebot.yaml"))
-        .unwrap_or_else(|e| panic!("{e}"))
-        .replacen("quorum: 2", "quorum: 1", 1);
+    let shipped = std::fs::read_to_string(support::repo_root().join("profiles/welcomebot.yaml"))
+        .unwrap_or_else(|e| panic!("{e}"));
+    let text = support::replace_once(&shipped, "quorum: 2", "quorum: 1");
     let setup = setup("invalid", &text);
     let built = kustomize(&kubectl, &setup);
     let stderr = String::from_utf8_lossy(&built.stderr);

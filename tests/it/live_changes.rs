@@ -36,20 +36,6 @@ fn reference_profile() -> String {
     std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
 }
 
-/// The reference profile with `from` replaced by `to` (each must occur exactly once).
-fn edited(profile: &str, edits: &[(&str, &str)]) -> String {
-    let mut out = profile.to_string();
-    for (from, to) in edits {
-        assert_eq!(
-            out.matches(from).count(),
-            1,
-            "{from:?} must occur once in the reference profile"
-        );
-        out = out.replace(from, to);
-    }
-    out
-}
-
 /// `render` of profile text, through the built binary as a user runs it.
 fn render_text(dir: &Path, name: &str, text: &str) -> String {
     let path = dir.join(name);
@@ -125,7 +111,7 @@ fn restarted_sentinels_adopt_new_quorum_and_timings_and_keep_their_state() -> Re
     let _turn = support::real_redis_turn();
     let tmp = scratch_dir("sentinel-reconfig")?;
     let old_profile = reference_profile();
-    let new_profile = edited(
+    let new_profile = support::edited(
         &old_profile,
         &[
             (
@@ -280,7 +266,7 @@ fn a_full_redis_refuses_writes_instead_of_growing() -> Result<()> {
     const LIMIT: u64 = 64 * 1024 * 1024;
     const VALUE: usize = 64 * 1024;
     let tmp = scratch_dir("maxmemory")?;
-    let profile = edited(
+    let profile = support::edited(
         &reference_profile(),
         &[(
             "requests: { cpu: 100m, memory: 256Mi }\n      limits: { cpu: \"1\", memory: 512Mi }",
@@ -545,7 +531,7 @@ fn sentinel_scale_down_with_the_plans_steps() -> Result<()> {
     let _turn = support::real_redis_turn();
     let tmp = scratch_dir("sentinels-down")?;
     let new_profile = reference_profile();
-    let old_profile = edited(
+    let old_profile = support::edited(
         &new_profile,
         &[(
             "    replicas: 3\n    quorum: 2\n",

@@ -328,12 +328,11 @@ fn the_old_redis_is_found_in_the_base_without_remove() {
     std::fs::write(&profile, kept).unwrap_or_else(|e| panic!("{e}"));
     // A second container before the Redis one: the fence must go to the one serving the port.
     let redis_yaml = dir.join("base/redis.yaml");
-    let base = std::fs::read_to_string(&redis_yaml)
-        .unwrap_or_else(|e| panic!("{e}"))
-        .replace(
-            "      containers:\n",
-            "      containers:\n        - name: exporter\n          image: oliver006/redis_exporter:v1.62.0\n",
-        );
+    let base = support::replace_once(
+        &std::fs::read_to_string(&redis_yaml).unwrap_or_else(|e| panic!("{e}")),
+        "      containers:\n",
+        "      containers:\n        - name: exporter\n          image: oliver006/redis_exporter:v1.62.0\n",
+    );
     std::fs::write(&redis_yaml, base).unwrap_or_else(|e| panic!("{e}"));
     let out = dir.join("out");
     let rendered = render_out(&profile, &out);
@@ -374,8 +373,11 @@ fn without_a_base_migration_remove_is_required() {
     let (kept, _) = text
         .split_once("    remove:")
         .expect("the fixture profile lists remove");
-    std::fs::write(&profile, kept.replace("    base: ../base\n", ""))
-        .unwrap_or_else(|e| panic!("{e}"));
+    std::fs::write(
+        &profile,
+        support::replace_once(kept, "    base: ../base\n", ""),
+    )
+    .unwrap_or_else(|e| panic!("{e}"));
     let out = dir.join("out");
     let output = render_out(&profile, &out);
     let stderr = String::from_utf8_lossy(&output.stderr);
@@ -396,9 +398,11 @@ fn without_a_base_migration_remove_is_required() {
 fn a_migration_base_that_does_not_exist_is_an_error_with_its_position() {
     let dir = scratch_with_base("missing-base");
     let profile = dir.join("profile.yaml");
-    let text = std::fs::read_to_string(fixture().join("profile.yaml"))
-        .unwrap_or_else(|e| panic!("{e}"))
-        .replace("base: ../base", "base: ../bsae");
+    let text = support::replace_once(
+        &std::fs::read_to_string(fixture().join("profile.yaml")).unwrap_or_else(|e| panic!("{e}")),
+        "base: ../base",
+        "base: ../bsae",
+    );
     std::fs::write(&profile, text).unwrap_or_else(|e| panic!("{e}"));
     let out = dir.join("out");
     let output = render_out(&profile, &out);

@@ -266,9 +266,11 @@ fn a_render_that_fails_halfway_leaves_the_previous_tree_complete() {
     let before = tree(&dir.join("redis"));
     // The next profile changes redis-sentinel.yaml (renamed early) and adds migration/,
     // where a directory stands in the way of a file renamed late.
-    let changed = std::fs::read_to_string(dir.join(&with))
-        .unwrap_or_default()
-        .replace("replicas: 2", "replicas: 4");
+    let changed = support::replace_once(
+        &std::fs::read_to_string(dir.join(&with)).unwrap_or_default(),
+        "replicas: 2",
+        "replicas: 4",
+    );
     std::fs::write(dir.join(&with), changed).unwrap_or_else(|e| panic!("{e}"));
     std::fs::create_dir_all(dir.join("redis/migration/migrate.sh/x"))
         .unwrap_or_else(|e| panic!("{e}"));

@@ -178,12 +178,7 @@ fn reference() -> String {
 }
 
 fn edited(edits: &[(&str, &str)]) -> String {
-    let mut text = reference();
-    for (from, to) in edits {
-        assert_eq!(text.matches(from).count(), 1, "{from:?} must occur once");
-        text = text.replace(from, to);
-    }
-    text
+    support::edited(&reference(), edits)
 }
 
 fn scratch(name: &str) -> PathBuf {

@@ -137,7 +137,7 @@ fn validate_and_check_hooks_under_pre_commit() {
     write(&work.join("profiles/good.yaml"), &reference);
     write(
         &work.join("profiles/bad.yaml"),
-        &reference.replacen("quorum: 2", "quorum: 1", 1),
+        &support::replace_once(&reference, "quorum: 2", "quorum: 1"),
     );
     write(&work.join("notes.yaml"), "not: a profile\n");
     git(&git_bin, &work, &["add", "-A"]);
@@ -206,10 +206,10 @@ fn validate_and_check_hooks_under_pre_commit() {
 
     write(
         &work.join("profiles/good.yaml"),
-        &reference.replacen(
+        &support::replace_once(
+            &reference,
             "downAfterMilliseconds: 5000",
             "downAfterMilliseconds: 6000",
-            1,
         ),
     );
     git(&git_bin, &work, &["add", "-A"]);

@@ -48,7 +48,7 @@ fn a_misspelt_key_fails_check_jsonschema() {
     };
     let original = std::fs::read_to_string(support::repo_root().join("profiles/welcomebot.yaml"))
         .unwrap_or_else(|e| panic!("{e}"));
-    let misspelt = original.replacen("quorum:", "quorom:", 1);
+    let misspelt = support::replace_once(&original, "quorum:", "quorom:");
     assert_ne!(
         original, misspelt,
         "the reference profile has no quorum to misspell"

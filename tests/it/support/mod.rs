@@ -81,6 +81,28 @@ pub fn address_lock(name: &str) -> std::fs::File {
     file
 }
 
+/// `text` with its one occurrence of `needle` replaced by `with`. Panics when `needle` is
+/// absent or found more than once: an edit of a profile whose needle went stale (the profile
+/// changed under the test) would otherwise leave the text as it was, and a test expecting
+/// "no finding" or "same output" would pass without testing anything.
+#[track_caller]
+pub fn replace_once(text: &str, needle: &str, with: &str) -> String {
+    let found = text.matches(needle).count();
+    assert!(
+        found == 1,
+        "replace_once: {needle:?} is found {found} times, not once, in:\n{text}"
+    );
+    text.replacen(needle, with, 1)
+}
+
+/// `text` with each `(needle, with)` of `edits` applied in turn by [`replace_once`].
+#[track_caller]
+pub fn edited(text: &str, edits: &[(&str, &str)]) -> String {
+    edits.iter().fold(text.to_string(), |text, (needle, with)| {
+        replace_once(&text, needle, with)
+    })
+}
+
 /// Every profile shipped in `profiles/`, sorted by path.
 pub fn shipped_profiles() -> Vec<PathBuf> {
     profiles_in(&repo_root().join("profiles"))
@@ -182,4 +204,24 @@ pub fn resolve_profile(path: &Path) -> redis_sentinel_gen::resolve::Deployment {
         .collect();
     assert!(errors.is_empty(), "{name} is invalid: {errors:#?}");
     redis_sentinel_gen::resolve::resolve(&loaded.profile, &name)
+}
+
+#[test]
+#[should_panic(expected = "replace_once: \"quorum: 9\" is found 0 times, not once")]
+fn replace_once_refuses_a_stale_needle() {
+    replace_once("sentinel:\n  quorum: 2\n", "quorum: 9", "quorum: 1");
+}
+
+#[test]
+#[should_panic(expected = "replace_once: \"replicas: 2\" is found 2 times, not once")]
+fn replace_once_refuses_a_needle_found_twice() {
+    replace_once("replicas: 2\nreplicas: 2\n", "replicas: 2", "replicas: 4");
+}
+
+#[test]
+fn replace_once_replaces_the_one_occurrence() {
+    assert_eq!(
+        edited("a: 1\nb: 2\n", &[("a: 1", "a: 3"), ("b: 2", "b: 4")]),
+        "a: 3\nb: 4\n"
+    );
 }

@@ -7,6 +7,7 @@ mod backup;
 mod checklist;
 mod checkov;
 mod cli;
+mod cli_cases;
 mod clients;
 mod conformance;
 mod docs;

@@ -13,14 +13,12 @@
 //!   plans, and always cleans up;
 //! - `resp`, `client`: a RESP connection and the bot-like writing client;
 //! - `rig`, `scenario`, `report`: the deployment's health, the scenarios, the verdicts;
-//! - `redis_cli`: `redis-cli` against an emulated pod, for tests that want the real tool;
 //! - `migration`: the migration from a single Redis, phases and `migrate.sh`, with clients
 //!   switching over (`rehearse --migration`).
 
 pub mod client;
 pub mod manifest;
 pub mod migration;
-pub mod redis_cli;
 pub mod report;
 pub mod resp;
 pub mod rig;

@@ -61,20 +61,6 @@ impl Drop for Processes {
     }
 }
 
-/// Root, for mount namespaces; absent root fails under CI and skips loudly elsewhere.
-fn running_as_root() -> bool {
-    use std::os::unix::fs::MetadataExt;
-    let root = std::fs::metadata("/proc/self").is_ok_and(|m| m.uid() == 0);
-    if !root {
-        assert!(
-            !support::in_ci(),
-            "the backup test needs root in CI (mount namespaces)"
-        );
-        eprintln!("\n!!!!!!!!!!\nSKIPPED: backup test needs root (mount namespaces)\n!!!!!!!!!!\n");
-    }
-    root
-}
-
 /// `program args…` in a mount namespace of its own where `hosts` is `/etc/hosts`. `exec`
 /// keeps the PID, so killing the child kills the server.
 fn with_hosts(hosts: &Path, program: &Path, args: &[String]) -> Command {
@@ -196,7 +182,7 @@ fn backup_job_dumps_a_replica_into_a_loadable_rdb_and_keeps_the_newest_n() {
     ) else {
         return;
     };
-    if !running_as_root() {
+    if !support::require_root("the backup test") {
         return;
     }
     let _turn = support::real_redis_turn();

@@ -51,15 +51,6 @@ fn scratch_dir(name: &str) -> Result<std::path::PathBuf> {
     Ok(dir)
 }
 
-fn prerequisites() -> bool {
-    if let Some(why) = redis_sentinel_gen::rehearse::missing_prerequisites() {
-        assert!(!support::in_ci(), "in CI: {why}");
-        eprintln!("\n!!!!!!!!!!\nSKIPPED: {why}\n!!!!!!!!!!\n");
-        return false;
-    }
-    true
-}
-
 fn start_rig(rendered: &str) -> Result<Rig> {
     let secrets = Secrets::from([((SECRET.0.into(), SECRET.1.into()), PASSWORD.into())]);
     let cluster = Cluster::new(
@@ -105,7 +96,7 @@ fn sentinel_master(rig: &Rig, sentinel: &str) -> Result<BTreeMap<String, String>
 /// StatefulSet controller rolls them, each keeping its state volume.
 #[test]
 fn restarted_sentinels_adopt_new_quorum_and_timings_and_keep_their_state() -> Result<()> {
-    if !prerequisites() {
+    if !support::real_redis_prerequisites(&[]) {
         return Ok(());
     }
     let _turn = support::real_redis_turn();
@@ -259,7 +250,7 @@ fn wait_answers(rig: &mut Rig, sentinel: &str) -> Result<()> {
 /// worth of data plus a margin: a Redis without `maxmemory` takes it all.
 #[test]
 fn a_full_redis_refuses_writes_instead_of_growing() -> Result<()> {
-    if !prerequisites() {
+    if !support::real_redis_prerequisites(&[]) {
         return Ok(());
     }
     let _turn = support::real_redis_turn();
@@ -340,7 +331,7 @@ fn a_full_redis_refuses_writes_instead_of_growing() -> Result<()> {
 /// everywhere at the end.
 #[test]
 fn password_rotation_without_restart_or_failover() -> Result<()> {
-    if !prerequisites() {
+    if !support::real_redis_prerequisites(&[]) {
         return Ok(());
     }
     let _turn = support::real_redis_turn();
@@ -525,7 +516,7 @@ fn accepts(rig: &Rig, pod: &str, password: &str) -> Result<()> {
 /// stand-in that runs the same `redis-cli` against the emulated pod's address.
 #[test]
 fn sentinel_scale_down_with_the_plans_steps() -> Result<()> {
-    if !prerequisites() {
+    if !support::real_redis_prerequisites(&[]) {
         return Ok(());
     }
     let _turn = support::real_redis_turn();

@@ -438,18 +438,8 @@ fn a_migration_base_that_does_not_exist_is_an_error_with_its_position() {
 /// within its bounds. The pods take 127.0.0.100 and up, the old Redis 127.0.0.200.
 #[test]
 fn rehearse_migration_passes_every_scenario() {
-    if let Some(why) = redis_sentinel_gen::rehearse::missing_prerequisites() {
-        assert!(
-            !support::in_ci(),
-            "the migration rehearsal must run in CI: {why}"
-        );
-        eprintln!("\n!!!!!!!!!!\nSKIPPED: migration rehearsal: {why}\n!!!!!!!!!!\n");
+    if !support::real_redis_prerequisites(&["redis-cli", "sh"]) {
         return;
-    }
-    for tool in ["redis-cli", "sh"] {
-        if support::require_tool(tool).is_none() {
-            return;
-        }
     }
     let _turn = support::real_redis_turn();
     let output = Command::new(BIN)
@@ -541,18 +531,8 @@ fn rehearse_migration_passes_every_scenario() {
 /// replication offset), and must still fail when a write got past the fence.
 #[test]
 fn rehearse_migration_without_a_base() {
-    if let Some(why) = redis_sentinel_gen::rehearse::missing_prerequisites() {
-        assert!(
-            !support::in_ci(),
-            "the migration rehearsal must run in CI: {why}"
-        );
-        eprintln!("\n!!!!!!!!!!\nSKIPPED: migration rehearsal: {why}\n!!!!!!!!!!\n");
+    if !support::real_redis_prerequisites(&["redis-cli", "sh"]) {
         return;
-    }
-    for tool in ["redis-cli", "sh"] {
-        if support::require_tool(tool).is_none() {
-            return;
-        }
     }
     let _turn = support::real_redis_turn();
     let output = Command::new(BIN)

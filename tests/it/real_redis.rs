@@ -1,22 +1,24 @@
 //! The rendered `redis-sentinel.yaml` runs on the real Redis binaries (issue 2 item 6,
 //! DESIGN §5): every pod of the reference profile's StatefulSets is emulated from the
-//! manifests themselves (the library's `rehearse` emulation: its own address, DNS names, env, volumes, command) and
-//! the deployment must come up as one master with two replicas, watched by three Sentinels
-//! that agree on it and know each other.
+//! manifests themselves (the library's `rehearse` emulation: its own address, DNS names, env,
+//! volumes, command) and the deployment must come up healthy as the rehearsal defines it
+//! (`Rig::agreement`: one master, every replica linked to it, every Sentinel naming it and
+//! knowing the others) with one master and two replicas watched by three Sentinels, every one
+//! of them announced by its DNS name.
 //!
-//! Needs root (namespaces, mounts), `unshare`, `setpriv`, `nsenter`, `busybox` and Debian's `redis-server`,
-//! `redis-sentinel` and `redis-cli`. Pods listen on 127.0.0.10 and up, so a Redis on
+//! Needs root (namespaces, mounts), `unshare`, `setpriv`, `nsenter`, `busybox` and Debian's
+//! `redis-server` and `redis-sentinel`. Pods listen on 127.0.0.10 and up, so a Redis on
 //! 127.0.0.1:6379 does not interfere.
 
 use crate::support;
 
 use std::net::Ipv4Addr;
-use std::os::unix::fs::MetadataExt;
 use std::time::{Duration, Instant};
 
-use anyhow::{Context, Result, bail, ensure};
+use anyhow::{Result, ensure};
 
-use redis_sentinel_gen::rehearse::redis_cli::{RedisCli, field, poll, values_of};
+use redis_sentinel_gen::rehearse::resp::info_field;
+use redis_sentinel_gen::rehearse::rig::Rig;
 use redis_sentinel_gen::rehearse::{Cluster, Manifests, Secrets};
 
 /// The Secret the reference profile names (`spec.auth`).
@@ -26,11 +28,9 @@ const SECRET: (&str, &str) = ("redis-auth", "password");
 const PASSWORD: &str = "t3st \"pa ss' $word";
 const FIRST_IP: Ipv4Addr = Ipv4Addr::new(127, 0, 0, 10);
 const CLUSTER_DOMAIN: &str = "cluster.local";
-/// The reference deployment (DESIGN §2): names, master name and ports.
+/// The reference deployment (DESIGN §2): master name, master pod and ports.
 const MASTER_NAME: &str = "welcomebot-master";
-const MASTER_STS: &str = "redis-master";
-const REPLICA_STS: &str = "redis-replica";
-const SENTINEL_STS: &str = "redis-sentinel";
+const FIRST_MASTER: &str = "redis-master-0";
 const REDIS_PORT: u16 = 6379;
 const SENTINEL_PORT: u16 = 26379;
 /// From the first start to a fully agreed deployment. The start scripts ask the other pods
@@ -39,9 +39,9 @@ const CONVERGE: Duration = Duration::from_secs(60);
 
 #[test]
 fn rendered_deployment_comes_up_on_real_redis() -> Result<()> {
-    let Some(redis_cli) = prerequisites() else {
+    if !support::real_redis_prerequisites(&[]) {
         return Ok(());
-    };
+    }
     let _turn = support::real_redis_turn();
     let rendered = support::render_profile(
         &support::repo_root()
@@ -50,252 +50,114 @@ fn rendered_deployment_comes_up_on_real_redis() -> Result<()> {
     );
     let manifests = Manifests::parse(&rendered)?;
     let secrets = Secrets::from([((SECRET.0.into(), SECRET.1.into()), PASSWORD.into())]);
-    let mut cluster = Cluster::new(manifests, secrets, FIRST_IP, CLUSTER_DOMAIN)?;
-    let cli = RedisCli {
-        bin: redis_cli,
-        password: PASSWORD.into(),
-    };
-    let topology = Topology::of(&cluster)?;
+    let cluster = Cluster::new(manifests, secrets, FIRST_IP, CLUSTER_DOMAIN)?;
+    let mut rig = Rig::new(cluster, MASTER_NAME.into(), Some(PASSWORD.into()), 2)?;
+    ensure!(
+        rig.redis.len() == 3 && rig.sentinels.len() == 3,
+        "expected 3 Redis pods and 3 Sentinels, found {:?} and {:?}",
+        rig.redis,
+        rig.sentinels
+    );
 
     let started = Instant::now();
-    let names: Vec<String> = cluster.pods().iter().map(|p| p.name.clone()).collect();
+    let names: Vec<String> = rig.cluster.pods().iter().map(|p| p.name.clone()).collect();
     for name in &names {
-        cluster.start(name)?;
+        rig.cluster.start(name)?;
     }
-    let report = poll(
-        CONVERGE,
-        "one master, two replicas and three Sentinels agreeing on it",
-        || {
-            let exited = cluster.exited();
-            let exited: Vec<String> = exited
-                .iter()
-                .map(|(pod, status)| format!("{pod} ({status})"))
-                .collect();
-            (!exited.is_empty()).then(|| format!("pods exited: {}", exited.join(", ")))
-        },
-        || topology.check(&cli),
-    );
-    match report {
-        Ok(report) => {
-            eprintln!(
-                "{report}  (agreed {:.1?} after the first start)",
-                started.elapsed()
-            );
-            Ok(())
-        }
-        Err(e) => Err(e.context(format!("pod logs (last lines):\n{}", cluster.log_tails(25)))),
-    }
-}
-
-/// Root, and every tool the emulation and the checks use. `None`: skipped (never in CI,
-/// where `support::require_tool` and the root check fail instead).
-fn prerequisites() -> Option<std::path::PathBuf> {
-    let root = std::fs::metadata("/proc/self").is_ok_and(|m| m.uid() == 0);
-    if !root {
-        assert!(
-            !support::in_ci(),
-            "this test needs root in CI (mount namespaces)"
-        );
-        eprintln!(
-            "\n!!!!!!!!!!\nSKIPPED: real-Redis test needs root (mount namespaces)\n!!!!!!!!!!\n"
-        );
-        return None;
-    }
-    for tool in [
-        "unshare",
-        "setpriv",
-        "nsenter",
-        "busybox",
-        "redis-server",
-        "redis-sentinel",
-    ] {
-        support::require_tool(tool)?;
-    }
-    support::require_tool("redis-cli")
-}
-
-/// A pod to check and where it listens.
-struct Member {
-    name: String,
-    fqdn: String,
-    ip: Ipv4Addr,
-}
-
-/// The reference deployment's pods by role, taken from the emulated cluster.
-struct Topology {
-    master: Member,
-    replicas: Vec<Member>,
-    sentinels: Vec<Member>,
-}
-
-impl Topology {
-    fn of(cluster: &Cluster) -> Result<Self> {
-        let members = |sts: &str| -> Vec<Member> {
-            cluster
-                .pods()
-                .iter()
-                .filter(|p| p.stateful_set == sts)
-                .map(|p| Member {
-                    name: p.name.clone(),
-                    fqdn: p.fqdn.clone(),
-                    ip: p.ip,
-                })
-                .collect()
-        };
-        let mut masters = members(MASTER_STS);
-        let replicas = members(REPLICA_STS);
-        let sentinels = members(SENTINEL_STS);
-        ensure!(
-            masters.len() == 1,
-            "expected 1 {MASTER_STS} pod, found {}",
-            masters.len()
-        );
-        ensure!(
-            replicas.len() == 2,
-            "expected 2 {REPLICA_STS} pods, found {}",
-            replicas.len()
-        );
-        ensure!(
-            sentinels.len() == 3,
-            "expected 3 {SENTINEL_STS} pods, found {}",
-            sentinels.len()
-        );
-        let master = masters.pop().context("no master pod")?;
-        Ok(Topology {
-            master,
-            replicas,
-            sentinels,
-        })
-    }
-
-    /// Every condition of a healthy deployment, or the first that does not hold yet. On
-    /// success, a short report of what came up.
-    fn check(&self, cli: &RedisCli) -> Result<String> {
-        let mut report = String::from("\nreal Redis: the rendered reference deployment came up\n");
-        for pod in std::iter::once(&self.master).chain(&self.replicas) {
-            ping(cli, pod, REDIS_PORT)?;
-        }
-        for pod in &self.sentinels {
-            ping(cli, pod, SENTINEL_PORT)?;
-        }
-        report.push_str(&self.check_master(cli)?);
-        for replica in &self.replicas {
-            report.push_str(&self.check_replica(cli, replica)?);
-        }
-        for sentinel in &self.sentinels {
-            report.push_str(&self.check_sentinel(cli, sentinel)?);
-        }
-        Ok(report)
-    }
-
-    fn check_master(&self, cli: &RedisCli) -> Result<String> {
-        let master = &self.master;
-        let info = cli.info(master.ip, REDIS_PORT, "replication")?;
-        ensure!(
-            field(&info, "role") == Some("master"),
-            "{} is not master: {info:?}",
-            master.name
-        );
-        ensure!(
-            field(&info, "connected_slaves") == Some("2"),
-            "{} has not 2 replicas: {info:?}",
-            master.name
-        );
-        for replica in &self.replicas {
-            // Replicas announce their pod DNS name (`replica-announce-ip`), never an address.
-            let online = format!("ip={},port={REDIS_PORT},state=online", replica.fqdn);
+    // Healthy as the rehearsal defines it, with the first master, and every pod named by DNS.
+    let report = loop {
+        let outcome = rig.agreement().and_then(|master| {
             ensure!(
-                info.iter()
-                    .any(|(k, v)| k.starts_with("slave") && v.starts_with(&online)),
-                "{} does not list {} as an online replica: {info:?}",
-                master.name,
-                replica.fqdn
+                master == FIRST_MASTER,
+                "{master} is master, not {FIRST_MASTER}"
+            );
+            announced_by_dns_names(&rig, &master)
+        });
+        match outcome {
+            Ok(report) => break Ok(report),
+            Err(e) if started.elapsed() > CONVERGE => {
+                break Err(e.context(format!(
+                    "not healthy within {CONVERGE:?}; pod logs (last lines):\n{}",
+                    rig.cluster.log_tails(25)
+                )));
+            }
+            Err(_) => std::thread::sleep(Duration::from_millis(200)),
+        }
+    }?;
+    eprintln!(
+        "{report}  (agreed {:.1?} after the first start)",
+        started.elapsed()
+    );
+    Ok(())
+}
+
+/// The pod's DNS name (`<pod>.<service>.<namespace>.svc.<domain>`).
+fn fqdn(rig: &Rig, pod: &str) -> Result<String> {
+    Ok(rig.cluster.pod(pod)?.fqdn.clone())
+}
+
+/// What a healthy deployment of the reference profile adds to [`Rig::agreement`]: the master
+/// has both replicas online, and every pod is announced by its DNS name, never an address
+/// (`replica-announce-ip`, Sentinel's `announce-hostnames`): in the master's replica list, in
+/// what the Sentinels name as master, and in their tables of replicas and Sentinels. A short
+/// report of what came up, or the first thing that does not hold yet.
+fn announced_by_dns_names(rig: &Rig, master: &str) -> Result<String> {
+    let mut report = String::from("\nreal Redis: the rendered reference deployment came up\n");
+    let replicas: Vec<&String> = rig.redis.iter().filter(|p| *p != master).collect();
+    let info = rig.replication(master)?;
+    ensure!(
+        info_field(&info, "connected_slaves") == Some("2"),
+        "{master} has not 2 replicas: {info:?}"
+    );
+    report.push_str(&format!("  {master:<18} master, 2 replicas online\n"));
+    for replica in &replicas {
+        let online = format!("ip={},port={REDIS_PORT},state=online", fqdn(rig, replica)?);
+        ensure!(
+            info.lines()
+                .any(|l| l.starts_with("slave") && l.contains(&online)),
+            "{master} does not list {replica} by DNS name as online: {info:?}"
+        );
+        report.push_str(&format!("  {replica:<18} replica of {master}, link up\n"));
+    }
+    let master_fqdn = fqdn(rig, master)?;
+    for sentinel in &rig.sentinels {
+        let named = rig
+            .call(
+                sentinel,
+                SENTINEL_PORT,
+                &["SENTINEL", "get-master-addr-by-name", MASTER_NAME],
+            )?
+            .strings()?;
+        ensure!(
+            named == [master_fqdn.clone(), REDIS_PORT.to_string()],
+            "{sentinel} names master {named:?}, not {master_fqdn}:{REDIS_PORT}"
+        );
+        for (what, expected) in [
+            ("replicas", replicas.clone()),
+            (
+                "sentinels",
+                rig.sentinels.iter().filter(|s| *s != sentinel).collect(),
+            ),
+        ] {
+            let mut seen: Vec<String> = rig
+                .sentinel_view(sentinel, what)?
+                .into_values()
+                .map(|fields| fields.get("ip").cloned().unwrap_or_default())
+                .collect();
+            seen.sort();
+            let mut want = expected
+                .iter()
+                .map(|pod| fqdn(rig, pod))
+                .collect::<Result<Vec<_>>>()?;
+            want.sort();
+            ensure!(
+                seen == want,
+                "{sentinel} knows {what} {seen:?}, expected {want:?}"
             );
         }
-        Ok(format!(
-            "  {:<18} {:<12} master, 2 replicas online\n",
-            master.name, master.ip
-        ))
+        report.push_str(&format!(
+            "  {sentinel:<18} master {master_fqdn}:{REDIS_PORT}, knows 2 Sentinels and 2 replicas\n"
+        ));
     }
-
-    fn check_replica(&self, cli: &RedisCli, replica: &Member) -> Result<String> {
-        let info = cli.info(replica.ip, REDIS_PORT, "replication")?;
-        ensure!(
-            field(&info, "role") == Some("slave"),
-            "{} is not a replica: {info:?}",
-            replica.name
-        );
-        ensure!(
-            field(&info, "master_host") == Some(&self.master.fqdn),
-            "{} replicates from {:?}, not {}",
-            replica.name,
-            field(&info, "master_host"),
-            self.master.fqdn
-        );
-        ensure!(
-            field(&info, "master_link_status") == Some("up"),
-            "{}: master link not up: {info:?}",
-            replica.name
-        );
-        Ok(format!(
-            "  {:<18} {:<12} replica of {}, link up\n",
-            replica.name, replica.ip, self.master.name
-        ))
-    }
-
-    /// The Sentinel names the master by its DNS name and knows every other Sentinel and
-    /// every replica, by DNS name too (`announce-hostnames`).
-    fn check_sentinel(&self, cli: &RedisCli, sentinel: &Member) -> Result<String> {
-        let ask =
-            |what: &str| cli.call(sentinel.ip, SENTINEL_PORT, &["SENTINEL", what, MASTER_NAME]);
-        let master = ask("get-master-addr-by-name")?;
-        let expected = format!("{}\n{REDIS_PORT}", self.master.fqdn);
-        ensure!(
-            master.trim() == expected,
-            "{} names master {master:?}, not {expected:?}",
-            sentinel.name
-        );
-        let others = self.sentinels.iter().filter(|s| s.name != sentinel.name);
-        ensure_same(&sentinel.name, "Sentinels", &ask("sentinels")?, others)?;
-        let replicas = ask("replicas")?;
-        ensure_same(&sentinel.name, "replicas", &replicas, &self.replicas)?;
-        if let Some(flags) = values_of(&replicas, "flags")
-            .iter()
-            .find(|f| f.as_str() != "slave")
-        {
-            bail!("{}: a replica is flagged {flags}", sentinel.name);
-        }
-        Ok(format!(
-            "  {:<18} {:<12} master {}:{REDIS_PORT}, knows 2 Sentinels and 2 replicas\n",
-            sentinel.name, sentinel.ip, self.master.fqdn
-        ))
-    }
-}
-
-fn ping(cli: &RedisCli, pod: &Member, port: u16) -> Result<()> {
-    let pong = cli.call(pod.ip, port, &["PING"])?;
-    ensure!(
-        pong.trim() == "PONG",
-        "{}: PING answered {pong:?}",
-        pod.name
-    );
-    Ok(())
-}
-
-/// The `ip` fields of a `SENTINEL sentinels|replicas` reply are exactly `expected`'s names.
-fn ensure_same<'a>(
-    asked: &str,
-    what: &str,
-    reply: &str,
-    expected: impl IntoIterator<Item = &'a Member>,
-) -> Result<()> {
-    let mut seen = values_of(reply, "ip");
-    seen.sort();
-    let mut want: Vec<String> = expected.into_iter().map(|m| m.fqdn.clone()).collect();
-    want.sort();
-    ensure!(
-        seen == want,
-        "{asked} knows {what} {seen:?}, expected {want:?}"
-    );
-    Ok(())
+    Ok(report)
 }

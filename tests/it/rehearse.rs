@@ -8,7 +8,6 @@
 
 use crate::support;
 
-use std::os::unix::fs::MetadataExt;
 use std::path::Path;
 use std::process::{Command, Stdio};
 
@@ -38,7 +37,7 @@ const SCENARIOS: &[&str] = &[
 /// would measure each other's load, not failover.
 #[test]
 fn rendered_deployments_pass_every_failover_scenario() {
-    if !prerequisites() {
+    if !support::real_redis_prerequisites(&["rsvg-convert"]) {
         return;
     }
     let _turn = support::real_redis_turn();
@@ -73,25 +72,6 @@ fn an_unknown_scenario_is_a_usage_error_that_lists_the_valid_ones() {
     for slug in SCENARIOS {
         assert!(stderr.contains(slug), "{slug} not listed:\n{stderr}");
     }
-}
-
-fn prerequisites() -> bool {
-    if !std::fs::metadata("/proc/self").is_ok_and(|m| m.uid() == 0) {
-        assert!(!support::in_ci(), "the rehearsal needs root in CI");
-        eprintln!("\n!!!!!!!!!!\nSKIPPED: the rehearsal needs root\n!!!!!!!!!!\n");
-        return false;
-    }
-    [
-        "unshare",
-        "setpriv",
-        "nsenter",
-        "busybox",
-        "redis-server",
-        "redis-sentinel",
-        "rsvg-convert",
-    ]
-    .into_iter()
-    .all(|tool| support::require_tool(tool).is_some())
 }
 
 /// Run the rehearsal of `profile` with `--json` and `--svg svg`; its report.

@@ -51,6 +51,31 @@ pub fn require_tool(name: &str) -> Option<PathBuf> {
     found
 }
 
+/// Root, which the tests that start Redis in mount namespaces need. Not root: under CI the
+/// test fails; elsewhere it prints a loud SKIPPED line and returns `false`.
+pub fn require_root(test: &str) -> bool {
+    use std::os::unix::fs::MetadataExt;
+    let root = std::fs::metadata("/proc/self").is_ok_and(|m| m.uid() == 0);
+    if !root {
+        assert!(!in_ci(), "{test} needs root in CI (mount namespaces)");
+        eprintln!("\n!!!!!!!!!!\nSKIPPED: {test} needs root (mount namespaces)\n!!!!!!!!!!\n");
+    }
+    root
+}
+
+/// What the emulated pods of the rehearsal need (root and its tools: the library's
+/// `rehearse::missing_prerequisites`, the same check `rehearse` itself makes), and the
+/// `extra` tools of the test. Missing: under CI the test fails; elsewhere a loud SKIPPED line
+/// and `false`.
+pub fn real_redis_prerequisites(extra: &[&str]) -> bool {
+    if let Some(why) = redis_sentinel_gen::rehearse::missing_prerequisites() {
+        assert!(!in_ci(), "this real-Redis test must run in CI: {why}");
+        eprintln!("\n!!!!!!!!!!\nSKIPPED: {why}\n!!!!!!!!!!\n");
+        return false;
+    }
+    extra.iter().all(|tool| require_tool(tool).is_some())
+}
+
 fn is_executable(path: &Path) -> bool {
     use std::os::unix::fs::PermissionsExt;
     path.metadata()

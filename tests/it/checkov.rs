@@ -152,6 +152,7 @@ fn checkov_finds_nothing_beyond_the_skip_list() {
     let Some(checkov) = support::require_tool("checkov") else {
         return;
     };
+    let _turn = support::heavy_turn();
     let (dir, files) = render_all();
     let config = support::repo_root().join(".checkov.yaml");
 

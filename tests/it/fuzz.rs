@@ -213,6 +213,7 @@ fn fuzz(kind: &str, args: &str, check: &dyn Fn(&str)) {
 
 #[test]
 fn profile_loader_and_validation_never_panic() {
+    let _turn = support::heavy_turn();
     let dir = std::env::temp_dir().join(format!("rsg-fuzz-profile-{}", std::process::id()));
     let _ = std::fs::create_dir_all(&dir);
     let file = dir.join("profile.yaml");
@@ -236,6 +237,7 @@ fn profile_loader_and_validation_never_panic() {
 
 #[test]
 fn resource_list_reader_and_pass_through_never_panic() {
+    let _turn = support::heavy_turn();
     fuzz("resource-list", "krm", &|text| {
         let outcome = krm::process(text);
         let Some(output) = outcome.output else {

@@ -268,6 +268,7 @@ fn kpt_carries_ten_thousand_items_and_a_deeply_nested_crd() {
     let Some(kpt) = support::require_tool("kpt") else {
         return;
     };
+    let _turn = support::heavy_turn();
     let root = scratch("large");
     let package = root.join("package");
     write(&package.join("profile.yaml"), &profile_text());

@@ -111,6 +111,7 @@ fn write(path: &Path, text: &str) {
 
 #[test]
 fn validate_and_check_hooks_under_pre_commit() {
+    let _turn = support::heavy_turn();
     let Some(tool) = support::require_tool("pre-commit") else {
         return;
     };

@@ -13,6 +13,7 @@ use std::process::Command;
 
 #[test]
 fn every_rendered_script_passes_shellcheck_as_posix_sh() {
+    let _turn = support::heavy_turn();
     let Some(shellcheck) = support::require_tool("shellcheck") else {
         return;
     };

@@ -8,7 +8,7 @@
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
-use std::sync::{Mutex, MutexGuard};
+use std::sync::{RwLock, RwLockReadGuard, RwLockWriteGuard};
 
 use k8s_openapi::api::core::v1::ConfigMap;
 
@@ -82,15 +82,30 @@ fn is_executable(path: &Path) -> bool {
         .is_ok_and(|m| m.is_file() && m.permissions().mode() & 0o111 != 0)
 }
 
+/// One machine, two kinds of tests that must not share it: those that start real Redis,
+/// Sentinel or exporter processes (and measure failovers in milliseconds), and those that
+/// keep the CPU busy for a long time (pre-commit, fuzzing, checkov, shellcheck over every
+/// script, kpt over ten thousand items). As separate binaries they never ran at the same
+/// time; in the one test crate they would, on parallel threads.
+static MACHINE: RwLock<()> = RwLock::new(());
+
 /// The turn of a test that starts real Redis, Sentinel or exporter processes, held until
-/// dropped. Such tests were separate binaries, run one after another; in the one test crate
-/// they run on parallel threads, so each takes this turn first. Two of them never overlap:
-/// not on loopback addresses (a restarted pod moves to a new address, which can reach another
-/// test's range), nor on the timing bounds they measure. A test that panicked while holding
-/// the turn does not block the rest (the poison is ignored).
-pub fn real_redis_turn() -> MutexGuard<'static, ()> {
-    static TURN: Mutex<()> = Mutex::new(());
-    TURN.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+/// dropped: no other such test and no CPU-heavy test runs meanwhile. So two of them never
+/// share loopback addresses (a restarted pod moves to a new address, which can reach another
+/// test's range), and the timing bounds they measure are not a measure of the load. A test
+/// that panicked while holding a turn does not block the rest (the poison is ignored).
+pub fn real_redis_turn() -> RwLockWriteGuard<'static, ()> {
+    MACHINE
+        .write()
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
+}
+
+/// The turn of a test that keeps the CPU busy for long: any number of them run together,
+/// never during a [`real_redis_turn`].
+pub fn heavy_turn() -> RwLockReadGuard<'static, ()> {
+    MACHINE
+        .read()
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
 }
 
 /// An exclusive lock on the loopback addresses of the test `name`, held until dropped: a

@@ -117,7 +117,9 @@ Examples:
 Examples:
   sudo redis-sentinel-gen rehearse                     # the embedded reference profile
   sudo redis-sentinel-gen rehearse profiles/shop.yaml --json > rehearsal.json
-  sudo redis-sentinel-gen rehearse --migration --base ../base   # the migration instead")]
+  sudo redis-sentinel-gen rehearse --migration --base ../base   # the migration instead
+  sudo redis-sentinel-gen rehearse --from profiles/shop.yaml profiles/shop-new.yaml
+  sudo redis-sentinel-gen rehearse --from old.yaml new.yaml --then newer.yaml --json")]
     Rehearse(RehearseArgs),
     /// What a profile change does to the running deployment, before it is applied: the
     /// objects it changes, whether `kubectl apply` alone is safe, which pods restart, and the
@@ -201,8 +203,18 @@ pub struct InstallPluginArgs {
 
 #[derive(Debug, Args)]
 pub struct RehearseArgs {
-    /// The profile to rehearse; the embedded reference profile when absent.
+    /// The profile to rehearse; the embedded reference profile when absent. With --from:
+    /// the changed profile (NEW) applied to the running OLD one.
     pub profile: Option<PathBuf>,
+    /// Rehearse a change instead of the failovers: run this profile (OLD), then apply NEW
+    /// the way Kubernetes would, with the manual steps `plan OLD NEW` prints run as printed,
+    /// while a client writes; the report and the bounds are per step. Without NEW, OLD
+    /// runs alone and is checked.
+    #[arg(long, value_name = "OLD", conflicts_with_all = ["migration", "scenarios", "svg"])]
+    pub from: Option<PathBuf>,
+    /// With --from and NEW: then change NEW into this profile, and so on (repeat).
+    #[arg(long, value_name = "PROFILE", requires = "profile")]
+    pub then: Vec<PathBuf>,
     /// Print the report as JSON on stdout (progress still goes to stderr).
     #[arg(long)]
     pub json: bool,

@@ -8,10 +8,11 @@ use std::path::{Path, PathBuf};
 use anyhow::{Context, Result, bail};
 
 use crate::diagnostic::Finding;
-use crate::krm::Yaml;
+use crate::kustomization;
 use crate::profile::load::{Capped, Source, read_capped};
 use crate::profile::spec::{API_VERSION, KIND};
 use crate::profile::yaml;
+use crate::yaml_tree::Yaml;
 
 /// The file name kustomize runs a generator plugin of `kind: RedisSentinel` by.
 pub const PLUGIN_NAME: &str = "RedisSentinel";
@@ -85,7 +86,7 @@ fn identity_of(text: &str) -> Option<[String; 4]> {
 
 /// The `generators:` entries of the kustomization in `root` that are plain relative files.
 fn generator_files(root: &Path) -> Vec<String> {
-    let Some(text) = ["kustomization.yaml", "kustomization.yml", "Kustomization"]
+    let Some(text) = kustomization::FILES
         .iter()
         .find_map(|name| std::fs::read_to_string(root.join(name)).ok())
     else {

@@ -12,10 +12,13 @@ use crate::cli::{
     RehearseArgs, RenderArgs, ValidateArgs,
 };
 use crate::diagnostic::{self, Finding};
+use crate::kustomization::old_redis;
 use crate::profile::load::{self, Capped, Loaded, Source, read_capped_from};
-use crate::render::{clients, migration, old_redis, runbook};
+use crate::render::{clients, migration, runbook};
 use crate::resolve::Deployment;
 use crate::{base, emit, krm, kustomize, render, resolve, validate};
+
+mod rehearse_from;
 
 /// The profile is valid and everything was written.
 pub const EXIT_OK: i32 = 0;
@@ -187,7 +190,7 @@ fn output_tree(dep: &Deployment, out: &Path) -> anyhow::Result<Vec<(String, Stri
             migration::deployment_kustomization(dep)?,
         ),
     );
-    files.insert(0, (krm::GENERATED_FILE.to_string(), deployment));
+    files.insert(0, (render::GENERATED_FILE.to_string(), deployment));
     files.push((runbook::RUNBOOK.to_string(), runbook::runbook(dep)?));
     Ok(files)
 }
@@ -423,6 +426,9 @@ fn run_install_plugin(args: &InstallPluginArgs) -> i32 {
 /// `rehearse`: render, run every scenario on emulated pods, print the report; exit 1 when
 /// a scenario misses its bound or the rehearsal cannot run.
 fn run_rehearse(args: &RehearseArgs) -> i32 {
+    if let Some(old) = &args.from {
+        return rehearse_from::run(args, old);
+    }
     let dep = match read_valid(args.profile.as_deref()) {
         Ok(dep) => dep,
         Err(code) => return code,
@@ -629,7 +635,7 @@ fn run_explain(args: &ExplainArgs) -> i32 {
 fn run_plan(args: &PlanArgs) -> i32 {
     let (old, new) = match (&args.from, args.profiles.as_slice()) {
         (Some(dir), [new]) => {
-            let path = dir.join(krm::GENERATED_FILE);
+            let path = dir.join(render::GENERATED_FILE);
             match std::fs::read_to_string(&path) {
                 Ok(text) => (Ok(text), new),
                 Err(e) => {

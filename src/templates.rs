@@ -76,11 +76,18 @@ fn environment() -> Result<Environment<'static>> {
         .build()
         .context("bug: template syntax config")?;
     env.set_syntax(syntax);
-    for (name, source) in TEMPLATES {
-        env.add_template(name, source)
-            .with_context(|| format!("bug: embedded template {name} does not parse"))?;
-    }
+    // Each template is parsed on its first use, not all up front: a render of the deployment
+    // never needs the runbook, migration or plan templates, which are half of the text.
+    env.set_loader(|name| Ok(source(name)));
     Ok(env)
+}
+
+/// The text of the embedded template `name`.
+fn source(name: &str) -> Option<&'static str> {
+    TEMPLATES
+        .iter()
+        .find(|(known, _)| *known == name)
+        .map(|(_, text)| *text)
 }
 
 /// Render the embedded template `name` with `context`.
@@ -88,15 +95,18 @@ fn environment() -> Result<Environment<'static>> {
 /// A failure here is a bug in the tool (a template and its context disagree), never a
 /// problem with the user's profile: the profile was validated before rendering.
 pub fn render<C: Serialize>(name: &str, context: &C) -> Result<String> {
-    // Parsed once per process: a render uses every template, several of them twice.
+    // One environment per process: each template is parsed once, on first use, and several
+    // are rendered more than once.
     static ENVIRONMENT: OnceLock<Result<Environment<'static>, String>> = OnceLock::new();
     let env = ENVIRONMENT
         .get_or_init(|| environment().map_err(|e| format!("{e:#}")))
         .as_ref()
         .map_err(|e| anyhow!("{e}"))?;
+    // A syntax error in an embedded template shows here, on first use; the test below parses
+    // every template, so it never reaches a user.
     let template = env
         .get_template(name)
-        .map_err(|e| anyhow!("bug: no embedded template {name}: {e}"))?;
+        .map_err(|e| anyhow!("bug: embedded template {name} cannot be loaded: {e:#}"))?;
     template
         .render(Serde(context))
         .map_err(|e| anyhow!("bug: template {name} failed to render: {e:#}"))
@@ -108,10 +118,13 @@ mod tests {
 
     #[test]
     fn every_embedded_template_parses_and_is_found_by_name() {
-        let env = environment().expect("templates parse");
+        let env = environment().expect("environment");
         for (name, _) in TEMPLATES {
-            assert!(env.get_template(name).is_ok(), "{name} not found");
+            if let Err(e) = env.get_template(name) {
+                panic!("{name}: {e:#}");
+            }
         }
+        assert!(env.get_template("no-such.j2").is_err());
     }
 
     #[test]

@@ -8,13 +8,13 @@
 mod cron;
 
 use crate::diagnostic::{self, Finding};
+use crate::kustomization::old_redis;
 use crate::memory;
 use crate::profile::load::SourceMap;
 use crate::profile::spec::{API_VERSION, KIND, Profile, ResourceAmounts, Resources};
 use crate::profile::{bounds, grammar};
 use crate::quantity::Quantity;
 use crate::render::config_files::SHUTDOWN_RESERVE_SECONDS;
-use crate::render::old_redis;
 use crate::resolve::{self, ContainerResources, Effective};
 
 /// Oldest Redis with `replica-announce-ip` hostnames, `resolve-hostnames` /

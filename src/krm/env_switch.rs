@@ -3,8 +3,8 @@
 
 use k8s_openapi::api::core::v1::EnvVar;
 
-use super::yaml_tree::Yaml;
 use crate::render::clients::ClientEnv;
+use crate::yaml_tree::Yaml;
 
 /// An env entry as an item field: `name` first, then `value` or
 /// `valueFrom.secretKeyRef` (`name`, `key`), the order people write them in.

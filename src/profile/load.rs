@@ -8,10 +8,10 @@ use std::path::Path;
 use serde_saphyr::MessageFormatter;
 
 use crate::diagnostic::{self, Finding, Severity};
-use crate::profile::default;
 use crate::profile::shape::{self, child_path};
 use crate::profile::spec::{API_VERSION, KIND, Profile};
 use crate::profile::yaml::{self, Node, NodeKind, ParseFailure, Pos};
+use crate::profile::{default, from_node};
 
 /// The path that names standard input on the command line.
 pub const STDIN_PATH: &str = "-";
@@ -244,6 +244,11 @@ pub fn load(source: &Source) -> Result<Loaded, Vec<Finding>> {
     diagnostic::sort(&mut findings);
     if !findings.is_empty() {
         return Err(findings);
+    }
+    // Read from the node tree when every value is in a form beyond doubt (nearly always);
+    // otherwise serde-saphyr reads the text, and reports what does not fit.
+    if let Ok(profile) = from_node::profile(&document) {
+        return Ok(Loaded { profile, map });
     }
     match serde_saphyr::from_str::<Profile>(&source.text) {
         Ok(profile) => Ok(Loaded { profile, map }),

@@ -1,6 +1,9 @@
 //! The profile's JSON Schema (draft-07, what yaml-language-server and check-jsonschema read).
-//! The structural check of `shape.rs` walks this same schema, so the editor and the tool can
-//! never disagree about which keys and types a profile may have.
+//! The structural check of `shape.rs` walks this same schema (its structural part, see
+//! [`structural_schema`]), so the editor and the tool can never disagree about which keys and
+//! types a profile may have.
+
+use std::sync::LazyLock;
 
 use schemars::generate::SchemaSettings;
 use serde_json::Value;
@@ -10,12 +13,30 @@ use crate::profile::spec::Profile;
 
 /// The draft-07 schema of [`Profile`].
 pub fn profile_schema() -> Value {
-    let mut schema = SchemaSettings::draft07()
-        .into_generator()
-        .into_root_schema_for::<Profile>()
-        .to_value();
+    let mut schema = derived_schema();
     schema_rules::apply(&mut schema);
     schema
+}
+
+/// What schemars derives from the spec types alone, before [`schema_rules`].
+fn derived_schema() -> Value {
+    SchemaSettings::draft07()
+        .into_generator()
+        .into_root_schema_for::<Profile>()
+        .to_value()
+}
+
+/// The part of [`profile_schema`] the structural check walks: the derived types, ranges,
+/// lengths and descriptions plus the identity constants, without the patterns and cross-field
+/// rules (most of the schema's size, and most of the time of building it). Built once per
+/// process: `validate` of many files walks it once per file.
+pub fn structural_schema() -> &'static Value {
+    static SCHEMA: LazyLock<Value> = LazyLock::new(|| {
+        let mut schema = derived_schema();
+        schema_rules::apply_structural(&mut schema);
+        schema
+    });
+    &SCHEMA
 }
 
 /// The schema as committed in `schema/redis-sentinel.schema.json`: pretty JSON, newline-ended.

@@ -1,23 +1,28 @@
 //! The strict structural check: the YAML node tree against the JSON Schema that schemars
-//! derives from [`Profile`]. Unlike a serde error, which stops at the first problem, this
-//! walk reports every unknown key, wrong type and missing field at once.
+//! derives from [`Profile`] (its structural part, [`structural_schema`]). Unlike a serde
+//! error, which stops at the first problem, this walk reports every unknown key, wrong type
+//! and missing field at once.
 
 use serde_json::Value;
 
 use crate::diagnostic::{Finding, did_you_mean};
 use crate::profile::load::SourceMap;
-use crate::profile::schema::profile_schema;
+use crate::profile::schema::structural_schema;
 use crate::profile::yaml::{Entry, Node, NodeKind};
 
 /// Every structural finding in `document`, in no particular order.
 pub fn check(document: &Node, map: &SourceMap) -> Vec<Finding> {
-    let schema = profile_schema();
+    check_against(document, map, structural_schema())
+}
+
+/// [`check`] against `schema`: the structural schema, or (in tests) the whole one.
+fn check_against(document: &Node, map: &SourceMap, schema: &Value) -> Vec<Finding> {
     let mut walk = Walk {
-        root: &schema,
+        root: schema,
         map,
         findings: Vec::new(),
     };
-    walk.node(document, &schema, "");
+    walk.node(document, schema, "");
     walk.findings
 }
 
@@ -495,5 +500,85 @@ pub fn child_path(parent: &str, key: &str) -> String {
         (true, true) => key.to_string(),
         (false, true) => format!("{parent}.{key}"),
         (_, false) => format!("{parent}[{key:?}]"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::path::Path;
+
+    use super::*;
+    use crate::profile::default;
+    use crate::profile::schema::profile_schema;
+    use crate::profile::yaml;
+
+    /// Every profile the repository holds, good and bad, plus shapes aimed at the keywords
+    /// the structural schema keeps (the identity constants) and at those it leaves out.
+    fn corpus() -> Vec<(String, String)> {
+        let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+        let mut texts = vec![("default".to_string(), default::TEXT.to_string())];
+        for dir in [
+            "profiles",
+            "tests/profiles",
+            "tests/bad",
+            "tests/fuzz-corpus/profile",
+        ] {
+            let entries = std::fs::read_dir(root.join(dir))
+                .unwrap_or_else(|e| panic!("cannot list {dir}: {e}"));
+            for entry in entries {
+                let path = entry.unwrap_or_else(|e| panic!("{dir}: {e}")).path();
+                if let Ok(text) = std::fs::read_to_string(&path) {
+                    texts.push((path.display().to_string(), text));
+                }
+            }
+        }
+        let head = "metadata: {name: x}\nspec: {masterName: m}\n";
+        for (name, text) in [
+            (
+                "identity as a mapping",
+                format!("apiVersion: {{a: 1}}\nkind: [1]\n{head}"),
+            ),
+            ("identity missing", head.to_string()),
+            ("identity null", format!("apiVersion:\nkind: ~\n{head}")),
+            (
+                "patterns and rules",
+                "apiVersion: redis-sentinel-gen/v1alpha1\nkind: RedisSentinel\n\
+                 metadata: {name: X_}\nspec: {masterName: 'a b', image: 'redis:6.2', \
+                 sentinel: {replicas: 4, quorum: 9}, redis: {replicas: 1, \
+                 minReplicasToWrite: 5}, persistence: {rdb: [], aof: {enabled: false}}}\n"
+                    .to_string(),
+            ),
+        ] {
+            texts.push((name.to_string(), text));
+        }
+        texts
+    }
+
+    #[test]
+    fn the_structural_schema_finds_what_the_whole_schema_finds() {
+        let whole = profile_schema();
+        let mut walked = 0;
+        let mut with_findings = 0;
+        for (name, text) in corpus() {
+            let Ok(document) = yaml::parse_document(&text) else {
+                continue;
+            };
+            let map = SourceMap::of(&name, &document);
+            let structural = check_against(&document, &map, structural_schema());
+            let full = check_against(&document, &map, &whole);
+            assert_eq!(
+                format!("{structural:#?}"),
+                format!("{full:#?}"),
+                "{name}: the walks disagree"
+            );
+            walked += 1;
+            with_findings += usize::from(!full.is_empty());
+        }
+        // The corpus is what makes this test mean something: most of it must be walked, and
+        // a good share of it must have findings to compare.
+        assert!(
+            walked > 60 && with_findings > 20,
+            "{walked} walked, {with_findings} with findings"
+        );
     }
 }

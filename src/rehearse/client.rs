@@ -17,8 +17,8 @@ use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result, bail};
 
+use super::cluster::Dns;
 use super::resp::{Conn, Reply};
-use super::runtime::Dns;
 use crate::profile::spec::ClientMode;
 use crate::render::{clients, layout};
 use crate::resolve::Deployment;

@@ -25,12 +25,12 @@ use anyhow::{Context, Result, bail, ensure};
 use serde_json::{Value, json};
 
 use super::client::ClientEnv;
+use super::cluster::{Cluster, Dns};
 use super::resp::{Conn, Reply, info_field};
 use super::rig::Rig;
-use super::runtime::{Cluster, Dns};
 use super::{Manifests, PASSWORD, Secrets};
+use crate::kustomization::old_redis::OldRedis;
 use crate::render::migration::{self as rendered_migration, PHASES};
-use crate::render::old_redis::OldRedis;
 use crate::resolve::{Deployment, REDIS_PORT, SENTINEL_PORT};
 
 /// Keys the old Redis holds before the migration starts.

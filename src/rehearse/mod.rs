@@ -6,24 +6,25 @@
 //! container's own `command`/`args`. Each pod gets mount, UTS and PID namespaces of its own
 //! (`unshare`), so container paths such as `/config` or `/data` exist only inside it; the
 //! network namespace is shared, which is why every main container is told to bind its own
-//! address (`runtime`).
+//! address (`cluster`).
 //!
 //! - `manifest`: the rendered YAML stream → one plan per pod (pure, no side effects);
-//! - `runtime`: a [`Cluster`] that starts, stops (preStop, SIGTERM, grace) and kills those
-//!   plans, and always cleans up;
+//! - `cluster`: a [`Cluster`] that starts, stops (preStop, SIGTERM, grace) and kills those
+//!   plans, and always cleans up (DNS, volumes, the launcher, lifecycle, processes);
 //! - `resp`, `client`: a RESP connection and the bot-like writing client;
 //! - `rig`, `scenario`, `report`: the deployment's health, the scenarios, the verdicts;
 //! - `migration`: the migration from a single Redis, phases and `migrate.sh`, with clients
 //!   switching over (`rehearse --migration`).
 
+pub mod change;
 pub mod client;
+pub mod cluster;
 pub mod manifest;
 pub mod migration;
 pub mod report;
 pub mod resp;
 pub mod rig;
 pub mod rollout;
-pub mod runtime;
 pub mod scenario;
 pub mod svg;
 pub mod watch;
@@ -34,9 +35,9 @@ use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result, bail};
 
+pub use cluster::Cluster;
 pub use manifest::{Manifests, Secrets};
 pub use report::Report;
-pub use runtime::Cluster;
 
 use crate::resolve::Deployment;
 use client::ClientEnv;

@@ -81,6 +81,24 @@ impl Conn {
         Ok(conn)
     }
 
+    /// As [`Conn::open`], authenticating with the first of `passwords` the server accepts
+    /// (a password rotation has two valid at once, then only the new one); no `AUTH` when
+    /// `passwords` is empty.
+    pub fn open_any(addr: SocketAddr, passwords: &[String], timeout: Duration) -> Result<Self> {
+        let mut conn = Conn::open(addr, None, timeout)?;
+        let mut refused = None;
+        for password in passwords {
+            match conn.call(&["AUTH", password])? {
+                Reply::Error(e) => refused = Some(e),
+                _ => return Ok(conn),
+            }
+        }
+        match refused {
+            Some(e) => bail!("AUTH at {addr}: {e}"),
+            None => Ok(conn),
+        }
+    }
+
     /// How long a call may wait for its reply from now on.
     pub fn set_timeout(&mut self, timeout: Duration) -> Result<()> {
         self.writer.set_read_timeout(Some(timeout))?;

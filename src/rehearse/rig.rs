@@ -8,9 +8,9 @@ use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result, bail, ensure};
 
+use super::cluster::Cluster;
 use super::resp::{Conn, Reply, info_field};
 use super::rollout::Changes;
-use super::runtime::Cluster;
 use crate::resolve::{REDIS_PORT, SENTINEL_PORT};
 
 /// One check call may take this long; a pod that does not answer is simply not healthy yet.
@@ -24,6 +24,9 @@ pub struct Rig {
     pub sentinels: Vec<String>,
     pub master_name: String,
     pub password: Option<String>,
+    /// A second password the harness may authenticate with when `password` is refused: the
+    /// new one while a password rotation is under way.
+    pub spare_password: Option<String>,
     pub quorum: usize,
     /// The changed profiles the rollout scenarios apply.
     pub changes: Changes,
@@ -58,6 +61,7 @@ impl Rig {
             sentinels,
             master_name,
             password,
+            spare_password: None,
             quorum,
             changes: Changes::default(),
         })
@@ -79,11 +83,13 @@ impl Rig {
     /// One command to `pod` on `port` over a fresh connection.
     pub fn call(&self, pod: &str, port: u16, args: &[&str]) -> Result<Reply> {
         let ip = self.cluster.pod(pod)?.ip;
-        let mut conn = Conn::open(
-            SocketAddr::from((ip, port)),
-            self.password.as_deref(),
-            CALL_TIMEOUT,
-        )?;
+        let passwords: Vec<String> = self
+            .password
+            .iter()
+            .chain(&self.spare_password)
+            .cloned()
+            .collect();
+        let mut conn = Conn::open_any(SocketAddr::from((ip, port)), &passwords, CALL_TIMEOUT)?;
         conn.call(args)
     }
 

@@ -15,8 +15,8 @@ use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result, bail};
 
+use super::cluster::{Cluster, Deletion};
 use super::manifest::Manifests;
-use super::runtime::{Cluster, Deletion};
 use crate::profile::spec::SavePoint;
 use crate::resolve::Deployment;
 
@@ -104,12 +104,19 @@ pub type Events = Vec<(Duration, String)>;
 /// Apply `rendered` and roll every StatefulSet whose pod template changed, all at once,
 /// until every pod runs the new template and is Ready, or `timeout` is over.
 pub fn roll(cluster: &mut Cluster, rendered: &str, timeout: Duration) -> Result<Events> {
-    let started = Instant::now();
     cluster.apply(Manifests::parse(rendered)?)?;
     let outdated = cluster.outdated()?;
     if outdated.is_empty() {
         bail!("the changed profile changes no pod template");
     }
+    roll_pods(cluster, &outdated, timeout)
+}
+
+/// Replace `outdated` (running pods) the way their StatefulSet controllers do, all
+/// StatefulSets at once, each highest ordinal first and one pod at a time, until every one
+/// runs the applied template and is Ready, or `timeout` is over.
+pub fn roll_pods(cluster: &mut Cluster, outdated: &[String], timeout: Duration) -> Result<Events> {
+    let started = Instant::now();
     let mut controllers: Vec<Controller> = Vec::new();
     let mut sets: Vec<String> = cluster
         .pods()
@@ -213,7 +220,7 @@ fn step(
 
 /// The pod's rendered readiness probe, run in the pod; a pod without one is Ready when
 /// its container runs.
-fn ready(cluster: &Cluster, pod: &str) -> Result<bool> {
+pub fn ready(cluster: &Cluster, pod: &str) -> Result<bool> {
     let plan = cluster.pod(pod)?;
     let (_, main) = plan.containers()?;
     let Some(probe) = &main.readiness_probe else {
@@ -228,7 +235,7 @@ fn ready(cluster: &Cluster, pod: &str) -> Result<bool> {
 }
 
 /// `redis-replica-2` → 2.
-fn ordinal(pod: &str) -> Result<usize> {
+pub fn ordinal(pod: &str) -> Result<usize> {
     pod.rsplit_once('-')
         .and_then(|(_, n)| n.parse().ok())
         .with_context(|| format!("{pod}: no ordinal"))

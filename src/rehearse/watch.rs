@@ -6,13 +6,13 @@
 
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
-use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, RwLock};
 use std::thread::{JoinHandle, sleep};
 use std::time::{Duration, Instant};
 
+use super::cluster::Dns;
 use super::resp::{Conn, Reply, info_field};
-use super::runtime::Dns;
 use crate::resolve::REDIS_PORT;
 
 /// Time between two observations of one pod.
@@ -27,6 +27,10 @@ const PAUSE_PROBE_TIMEOUT: Duration = Duration::from_millis(250);
 pub const GRID: Duration = Duration::from_millis(100);
 /// An observation older than this at a grid point says nothing about it.
 const STALE: Duration = Duration::from_millis(1500);
+
+/// The passwords a watcher may authenticate with, first choice first; shared, so that a
+/// password rotation can add the new one while the watch runs.
+pub type Passwords = Arc<RwLock<Vec<String>>>;
 
 /// What a Redis pod was at one observation.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -101,6 +105,16 @@ impl Watch {
     /// A master handing over (paused) next to its successor is one master: it can
     /// acknowledge nothing.
     pub fn breaches(&self, from: Instant, to: Instant) -> Vec<String> {
+        self.breaches_of(from, to, true)
+    }
+
+    /// What breaks "exactly one master" between `from` and `to`, as [`Watch::breaches`]
+    /// words it; Redis pods down are not counted (a scaled-down pod is down for good).
+    pub fn master_breaches(&self, from: Instant, to: Instant) -> Vec<String> {
+        self.breaches_of(from, to, false)
+    }
+
+    fn breaches_of(&self, from: Instant, to: Instant, count_down: bool) -> Vec<String> {
         let mut found: BTreeMap<String, (Duration, usize)> = BTreeMap::new();
         let mut note = |what: String, t: Instant| {
             found.entry(what).or_insert((t - from, 0)).1 += 1;
@@ -120,7 +134,7 @@ impl Watch {
                 .filter(|(_, s)| s.is_down())
                 .map(|(p, _)| *p)
                 .collect();
-            if down.len() > 1 {
+            if count_down && down.len() > 1 {
                 note(format!("{} Redis pods down at once", down.len()), t);
             }
         }
@@ -158,14 +172,23 @@ pub struct Watcher {
 impl Watcher {
     /// Watch `pods` (found through cluster DNS, which follows a pod to its new address).
     pub fn start(pods: &[String], dns: Dns, password: Option<String>) -> Self {
+        Self::start_with(
+            pods,
+            dns,
+            Arc::new(RwLock::new(password.into_iter().collect())),
+        )
+    }
+
+    /// As [`Watcher::start`], authenticating with the first of `passwords` (as they are at
+    /// each connection) that a pod accepts.
+    pub fn start_with(pods: &[String], dns: Dns, passwords: Passwords) -> Self {
         let stop = Arc::new(AtomicBool::new(false));
         let threads = pods
             .iter()
             .map(|pod| {
-                let (pod2, dns, password, stop) =
-                    (pod.clone(), dns.clone(), password.clone(), stop.clone());
-                let thread =
-                    std::thread::spawn(move || watch_pod(&pod2, &dns, password.as_deref(), &stop));
+                let (pod2, dns, passwords, stop) =
+                    (pod.clone(), dns.clone(), passwords.clone(), stop.clone());
+                let thread = std::thread::spawn(move || watch_pod(&pod2, &dns, &passwords, &stop));
                 (pod.clone(), thread)
             })
             .collect();
@@ -183,7 +206,11 @@ impl Watcher {
     }
 }
 
-fn watch_pod(pod: &str, dns: &Dns, password: Option<&str>, stop: &AtomicBool) -> Vec<Seen> {
+fn watch_pod(pod: &str, dns: &Dns, passwords: &Passwords, stop: &AtomicBool) -> Vec<Seen> {
+    let open = |addr: SocketAddr| {
+        let passwords = passwords.read().map(|p| p.clone()).unwrap_or_default();
+        Conn::open_any(addr, &passwords, INFO_TIMEOUT)
+    };
     let mut seen = Vec::new();
     let mut conn: Option<(SocketAddr, Conn)> = None;
     // Whether this incarnation of the pod (this address) has held a data set yet.
@@ -201,9 +228,7 @@ fn watch_pod(pod: &str, dns: &Dns, password: Option<&str>, stop: &AtomicBool) ->
             None => State::Down,
             Some(addr) => {
                 if conn.as_ref().is_none_or(|(a, _)| *a != addr) {
-                    conn = Conn::open(addr, password, INFO_TIMEOUT)
-                        .ok()
-                        .map(|c| (addr, c));
+                    conn = open(addr).ok().map(|c| (addr, c));
                 }
                 let reused = conn.is_some();
                 let mut state = conn
@@ -212,9 +237,7 @@ fn watch_pod(pod: &str, dns: &Dns, password: Option<&str>, stop: &AtomicBool) ->
                 if state == State::Down && reused {
                     // Sentinel closes every client connection of a node it reconfigures
                     // (CLIENT KILL TYPE normal): a closed connection is not a pod down.
-                    conn = Conn::open(addr, password, INFO_TIMEOUT)
-                        .ok()
-                        .map(|c| (addr, c));
+                    conn = open(addr).ok().map(|c| (addr, c));
                     state = conn
                         .as_mut()
                         .map_or(State::Down, |(_, c)| observe(c, addr, &mut synced));

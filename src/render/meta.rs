@@ -8,6 +8,7 @@
 //!   built only from names, never from anything that could change between releases.
 
 use std::collections::BTreeMap;
+use std::fmt::Write as _;
 
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::{LabelSelector, ObjectMeta};
 use sha2::{Digest, Sha256};
@@ -140,9 +141,30 @@ pub fn object_meta(dep: &Deployment, role: Role, name: &str) -> ObjectMeta {
 /// strings escaped by one fixed rule), so that anyone can recompute it from the rendered
 /// object. Any change to any file changes the pod template annotation and so rolls the pods.
 pub fn config_checksum(data: &BTreeMap<String, String>) -> anyhow::Result<String> {
-    let canonical = serde_json::to_vec(data)?;
-    let digest = Sha256::digest(&canonical);
-    Ok(digest.iter().map(|b| format!("{b:02x}")).collect())
+    // The JSON goes straight into the hash: the files are most of the rendered bytes, and a
+    // copy of them would only be allocated, written and freed.
+    let mut hasher = Hashing(Sha256::new());
+    serde_json::to_writer(&mut hasher, data)?;
+    let digest = hasher.0.finalize();
+    let mut hex = String::with_capacity(2 * digest.len());
+    for byte in digest {
+        write!(hex, "{byte:02x}")?;
+    }
+    Ok(hex)
+}
+
+/// Bytes written to it are hashed.
+struct Hashing(Sha256);
+
+impl std::io::Write for Hashing {
+    fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
+        self.0.update(bytes);
+        Ok(bytes.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
 }
 
 #[cfg(test)]

@@ -44,5 +44,6 @@ mod precommit;
 mod real_redis;
 mod redis_limits;
 mod rehearse;
+mod rehearse_changes;
 mod schema;
 mod shellcheck;

@@ -279,3 +279,32 @@ fn invalid_input_exits_1() {
     assert_eq!(code, 2);
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// down-after is read by the Sentinels alone: only they restart, and the plan must not say
+/// that Redis pods roll (it did, for every timing change).
+#[test]
+fn a_sentinel_only_timing_change_restarts_only_the_sentinels() {
+    let dir = scratch("down-after");
+    std::fs::write(dir.join("old.yaml"), reference()).unwrap();
+    std::fs::write(
+        dir.join("new.yaml"),
+        edited(&[("downAfterMilliseconds: 5000", "downAfterMilliseconds: 8000")]),
+    )
+    .unwrap();
+    let (code, stdout, stderr) = plan(&dir, &["old.yaml", "new.yaml"]);
+    assert_eq!(code, 0, "{stdout}{stderr}");
+    assert!(
+        stdout.contains("restarts redis-sentinel-2, redis-sentinel-1, redis-sentinel-0"),
+        "{stdout}"
+    );
+    assert!(
+        !stdout.contains("StatefulSet redis-replica")
+            && !stdout.contains("StatefulSet redis-master"),
+        "only the Sentinels restart:\n{stdout}"
+    );
+    assert!(
+        !stdout.contains("Redis pods"),
+        "the notes say Redis pods roll, but none do:\n{stdout}"
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+}

@@ -1,18 +1,11 @@
-//! Reading and writing the `ResourceList` without re-serializing what the function does not
-//! own. The input is read once as a stream of parser events with byte positions; every item
-//! is kept as its source text (plus the few header fields the function needs: apiVersion,
-//! kind, name, namespace, annotations), and written back as that text.
-//!
-//! Why text and not a value tree: a tree rebuilt through serde resolves scalars (YAML 1.1
-//! `on`, `y` and `off` as booleans, `12345678901234567890123` as a float, `1.10` as `1.1`)
-//! and drops tags, anchors and comments. Carrying the bytes keeps all of that by
-//! construction, whatever YAML the orchestrator sent. It also bounds memory: no tree is built
-//! for an item the function only carries, so a package of 10,000 items or a CRD nested a few
-//! hundred levels deep costs its text and nothing more.
+//! The ResourceList read as a stream of parser events: which node is an item or the
+//! functionConfig, where each begins and ends, and the header fields of each.
 
 use std::collections::HashMap;
 
 use serde_saphyr::granit_parser::{Event, Marker, Parser, ScalarStyle, Span, StructureStyle};
+
+use super::{Header, ResourceList};
 
 /// Nesting the parser accepts in carried items. It keeps one small record per level; the
 /// limit only stops input built to exhaust memory, far beyond any real CRD schema.
@@ -22,57 +15,6 @@ const NESTING_LIMIT: usize = 10_000;
 const OUTSIDE: usize = usize::MAX - 1;
 /// The owner of an anchor defined in the functionConfig.
 const FUNCTION_CONFIG: usize = usize::MAX;
-
-/// One item of the input list.
-#[derive(Debug, Clone)]
-pub struct Item<'a> {
-    /// What is written back for it: in a block list, its whole lines from the `-` line on
-    /// (comments included), verbatim; in a flow list, the node's text.
-    pub unit: &'a str,
-    /// True when `unit` starts with the item's `-` line and is written back as is.
-    pub block_unit: bool,
-    /// The node alone (properties included), for reading it as a document.
-    pub node: &'a str,
-    /// Column of the node's first character.
-    pub column: usize,
-    /// True when the node is a block collection or block scalar: its lines only keep their
-    /// meaning at their own columns.
-    pub block_node: bool,
-    pub header: Header,
-}
-
-/// The fields of an object the function reads without building the object.
-#[derive(Debug, Clone, Default, PartialEq)]
-pub struct Header {
-    pub api_version: Option<String>,
-    pub kind: Option<String>,
-    pub name: Option<String>,
-    pub namespace: Option<String>,
-    pub annotations: Vec<(String, String)>,
-}
-
-impl Header {
-    pub fn annotation(&self, key: &str) -> Option<&str> {
-        self.annotations
-            .iter()
-            .find(|(k, _)| k == key)
-            .map(|(_, v)| v.as_str())
-    }
-}
-
-/// The input list, as spans of its text.
-#[derive(Debug)]
-pub struct ResourceList<'a> {
-    /// Directives and `---` before the root, when there are directives (`%TAG` handles that
-    /// carried items may use); empty otherwise.
-    pub prefix: &'a str,
-    pub api_version: Option<String>,
-    pub items: Vec<Item<'a>>,
-    /// Column of the items' `-` in a block list (0 for a flow list or none).
-    pub dash_column: usize,
-    pub function_config: Option<Item<'a>>,
-}
-
 /// A node being read: a collection still open, with its role in its parent.
 struct Frame {
     mapping: bool,
@@ -92,7 +34,6 @@ enum Slot {
     Item,
     FunctionConfig,
 }
-
 /// Read `text` as a ResourceList. `Err` says why it is not one (nothing safe to echo then).
 pub fn read(text: &str) -> Result<ResourceList<'_>, String> {
     let options = serde_saphyr::granit_parser::options! {
@@ -134,30 +75,30 @@ pub fn read(text: &str) -> Result<ResourceList<'_>, String> {
 }
 
 /// An item (or the functionConfig) whose end is not read yet.
-struct Open {
-    start: usize,
-    column: usize,
-    block_node: bool,
-    header: Header,
+pub(super) struct Open {
+    pub(super) start: usize,
+    pub(super) column: usize,
+    pub(super) block_node: bool,
+    pub(super) header: Header,
     /// Index in `items` of the item (for anchors), or [`FUNCTION_CONFIG`].
     owner: usize,
 }
 
-struct Reader<'a> {
-    text: &'a str,
+pub(super) struct Reader<'a> {
+    pub(super) text: &'a str,
     frames: Vec<Frame>,
-    root_start: Option<usize>,
+    pub(super) root_start: Option<usize>,
     slot: Slot,
     /// Frame depth at which the current slot's node lives.
     slot_depth: usize,
-    items_key_end: usize,
+    pub(super) items_key_end: usize,
     items_seen: bool,
-    items_block: bool,
+    pub(super) items_block: bool,
     current: Option<Open>,
-    items: Vec<(Open, usize)>,
-    function_config: Option<(Open, usize)>,
-    api_version: Option<String>,
-    kind: Option<String>,
+    pub(super) items: Vec<(Open, usize)>,
+    pub(super) function_config: Option<(Open, usize)>,
+    pub(super) api_version: Option<String>,
+    pub(super) kind: Option<String>,
     /// Which item each anchor is defined in: an alias may only refer to its own item, since
     /// items are written back (or dropped) one by one.
     anchors: HashMap<usize, usize>,
@@ -480,221 +421,5 @@ impl<'a> Reader<'a> {
         }
         self.node_done(frame.is_key);
         Ok(())
-    }
-
-    fn finish(self) -> Result<ResourceList<'a>, String> {
-        let text = self.text;
-        if self.kind.as_deref() != Some("ResourceList") {
-            return Err(
-                "stdin is not a ResourceList (kind: ResourceList, apiVersion: config.kubernetes.io/v1)"
-                    .into(),
-            );
-        }
-        let root_start = self.root_start.unwrap_or(0);
-        let prefix = &text[..root_start];
-        let prefix = if prefix.lines().any(|line| line.starts_with('%')) {
-            prefix
-        } else {
-            ""
-        };
-        let block_list = self.items_block && !self.items.is_empty();
-        let mut items = Vec::with_capacity(self.items.len());
-        let mut dash_column = 0;
-        if block_list {
-            // Each item's unit runs from the start of its `-` line to the start of the next
-            // item's `-` line: the comments between items stay with the item above them.
-            let mut dashes = Vec::with_capacity(self.items.len());
-            let mut from = self.items_key_end;
-            for (open, end) in &self.items {
-                let dash = find_dash(text, from, open.start).ok_or_else(|| {
-                    format!(
-                        "the `items` list is laid out in a way this function does not read \
-                         (near byte {})",
-                        open.start
-                    )
-                })?;
-                dashes.push(dash);
-                from = *end;
-            }
-            dash_column = dashes.first().map_or(0, |&d| d - line_start(text, d));
-            for (index, (open, end)) in self.items.into_iter().enumerate() {
-                let unit_start = line_start(text, dashes[index]);
-                let unit_end = match dashes.get(index + 1) {
-                    Some(&next) => line_start(text, next),
-                    None => line_end(text, end),
-                };
-                items.push(Item {
-                    unit: &text[unit_start..unit_end],
-                    block_unit: true,
-                    node: &text[open.start..end],
-                    column: open.column,
-                    block_node: open.block_node,
-                    header: open.header,
-                });
-            }
-        } else {
-            for (open, end) in self.items {
-                items.push(Item {
-                    unit: &text[open.start..end],
-                    block_unit: false,
-                    node: &text[open.start..end],
-                    column: open.column,
-                    block_node: open.block_node,
-                    header: open.header,
-                });
-            }
-        }
-        let function_config = self.function_config.map(|(open, end)| Item {
-            unit: &text[open.start..end],
-            block_unit: false,
-            node: &text[open.start..end],
-            column: open.column,
-            block_node: open.block_node,
-            header: open.header,
-        });
-        Ok(ResourceList {
-            prefix,
-            api_version: self.api_version,
-            items,
-            dash_column,
-            function_config,
-        })
-    }
-}
-
-fn line_start(text: &str, at: usize) -> usize {
-    text[..at].rfind('\n').map_or(0, |i| i + 1)
-}
-
-/// The end of the line `at` is on (after its line break), or `at` itself when it already
-/// starts a line.
-fn line_end(text: &str, at: usize) -> usize {
-    if at == 0 || text[..at].ends_with('\n') {
-        return at;
-    }
-    text[at..].find('\n').map_or(text.len(), |i| at + i + 1)
-}
-
-/// The `-` indicator between `from` and the node starting at `node`: only blanks, comments
-/// and (before the first item) the `items` key's `:` may come before it, and only blanks
-/// before it on its line.
-fn find_dash(text: &str, from: usize, node: usize) -> Option<usize> {
-    let bytes = text.as_bytes();
-    let mut at = from;
-    while at < node {
-        match bytes[at] {
-            b' ' | b'\t' | b'\r' | b'\n' | b':' => at += 1,
-            b'#' => at = text[at..].find('\n').map_or(node, |i| at + i),
-            b'-' => {
-                let start = line_start(text, at);
-                return text[start..at].bytes().all(|b| b == b' ').then_some(at);
-            }
-            _ => return None,
-        }
-    }
-    None
-}
-
-/// `node` placed after `lead` (`- ` or `key: `) in output whose block lines are at the
-/// columns they had: a block node keeps its lines where they were (so block scalars and
-/// nested blocks keep their meaning), a flow node or scalar is moved, its continuation lines
-/// indented further (blanks at the start of a flow line carry no meaning).
-pub fn place(node: &str, column: usize, block_node: bool, lead: &str, out: &mut String) {
-    if block_node {
-        out.push_str(lead.trim_end());
-        out.push('\n');
-        out.push_str(&" ".repeat(column));
-        out.push_str(node);
-    } else {
-        out.push_str(lead);
-        for (index, line) in node.split('\n').enumerate() {
-            if index > 0 {
-                out.push('\n');
-                if !line.is_empty() {
-                    out.push_str("  ");
-                    out.push_str(&" ".repeat(column_of_lead(lead)));
-                }
-            }
-            out.push_str(line);
-        }
-    }
-    if !out.ends_with('\n') {
-        out.push('\n');
-    }
-}
-
-fn column_of_lead(lead: &str) -> usize {
-    lead.len() - lead.trim_start().len()
-}
-
-/// The node as a document of its own, for a parser that reads documents: a block node gets
-/// its first line's indentation back so every line stays at its column.
-pub fn standalone(item: &Item<'_>) -> String {
-    if item.block_node {
-        format!("{}{}", " ".repeat(item.column), item.node)
-    } else {
-        item.node.to_string()
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    const LIST: &str = "apiVersion: config.kubernetes.io/v1\nkind: ResourceList\nitems:\n\
-- # head comment\n  apiVersion: v1 # trailing\n  kind: ConfigMap\n  metadata:\n    name: odd\n    \
-annotations: {a: '1'}\n  data: {y: \"2\", on: enabled}\n  # foot comment\n\
-- !Custom &a\n  x: |\n    block\n  z: *a\n\
-- [1, 2]\n- \"s\"\n# end\nfunctionConfig:\n  a: !!binary aGVsbG8=\n";
-
-    #[test]
-    fn items_are_spans_of_whole_lines_with_their_headers() {
-        let list = read(LIST).unwrap_or_else(|e| panic!("{e}"));
-        assert_eq!(list.items.len(), 4);
-        assert_eq!(
-            list.items[0].unit,
-            "- # head comment\n  apiVersion: v1 # trailing\n  kind: ConfigMap\n  metadata:\n    \
-             name: odd\n    annotations: {a: '1'}\n  data: {y: \"2\", on: enabled}\n  # foot comment\n"
-        );
-        assert_eq!(list.items[0].header.kind.as_deref(), Some("ConfigMap"));
-        assert_eq!(list.items[0].header.name.as_deref(), Some("odd"));
-        assert_eq!(list.items[0].header.annotation("a"), Some("1"));
-        assert_eq!(
-            list.items[1].unit,
-            "- !Custom &a\n  x: |\n    block\n  z: *a\n"
-        );
-        assert!(list.items[1].node.starts_with("!Custom &a"));
-        assert_eq!(list.items[3].unit, "- \"s\"\n");
-        let config = list.function_config.unwrap_or_else(|| panic!("no config"));
-        assert_eq!(standalone(&config), "  a: !!binary aGVsbG8=\n");
-        let units: String = list.items.iter().map(|i| i.unit).collect();
-        assert!(LIST.contains(&units), "units are the list's own text");
-    }
-
-    #[test]
-    fn an_alias_to_another_item_is_refused() {
-        let text = "kind: ResourceList\nitems:\n- &a {x: 1}\n- *a\n";
-        assert!(read(text).is_err_and(|e| e.contains("anchor outside")));
-    }
-
-    #[test]
-    fn flow_lists_are_read_node_by_node() {
-        let text = "{\"kind\": \"ResourceList\", \"items\": [{\"kind\": \"A\",\n \"metadata\": {\"name\": \"x\"}}]}";
-        let list = read(text).unwrap_or_else(|e| panic!("{e}"));
-        assert_eq!(list.items.len(), 1);
-        assert!(!list.items[0].block_unit);
-        assert_eq!(list.items[0].header.name.as_deref(), Some("x"));
-        let mut out = String::new();
-        place(
-            list.items[0].node,
-            list.items[0].column,
-            false,
-            "- ",
-            &mut out,
-        );
-        assert_eq!(
-            out,
-            "- {\"kind\": \"A\",\n   \"metadata\": {\"name\": \"x\"}}\n"
-        );
     }
 }

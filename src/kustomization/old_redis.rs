@@ -12,14 +12,13 @@ use std::path::Path;
 
 use serde_json::Value;
 
+use super::{file_in, is_remote};
 use crate::profile::spec::ObjectRef;
 
 /// Workload kinds whose pod template a Service selector can pick.
 const WORKLOAD_KINDS: [&str; 4] = ["Deployment", "StatefulSet", "DaemonSet", "ReplicaSet"];
 /// How deep nested kustomizations are followed (a cycle stops here too).
 const MAX_DEPTH: usize = 8;
-/// Files that name a kustomization, in kustomize's order of preference.
-const KUSTOMIZATION_FILES: [&str; 3] = ["kustomization.yaml", "kustomization.yml", "Kustomization"];
 
 /// The old Redis in the base.
 #[derive(Debug, Clone)]
@@ -162,18 +161,15 @@ fn read_kustomization(dir: &Path, depth: usize, objects: &mut Vec<Value>) -> Res
             dir.display()
         ));
     }
-    let file = KUSTOMIZATION_FILES
-        .iter()
-        .map(|name| dir.join(name))
-        .find(|path| path.is_file())
-        .ok_or_else(|| format!("{} has no kustomization.yaml", dir.display()))?;
+    let file =
+        file_in(dir).ok_or_else(|| format!("{} has no kustomization.yaml", dir.display()))?;
     let kustomization: Value = parse_one(&file)?;
     let resources = kustomization["resources"]
         .as_array()
         .cloned()
         .unwrap_or_default();
     for resource in resources.iter().filter_map(Value::as_str) {
-        if resource.contains("://") || resource.starts_with("github.com/") {
+        if is_remote(resource) {
             continue;
         }
         let path = dir.join(resource);

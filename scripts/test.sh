@@ -30,7 +30,7 @@ install_system_packages() {
     for tool in redis-server redis-sentinel redis-cli shellcheck promtool prometheus-redis-exporter busybox rsvg-convert; do
         command -v "$tool" >/dev/null 2>&1 || missing+=("$tool")
     done
-    # GNU time measures the peak memory of the binary in tests/memory.rs (`time` alone is
+    # GNU time measures the peak memory of the binary in tests/it/memory.rs (`time` alone is
     # the shell keyword).
     [ -x /usr/bin/time ] || missing+=(time)
     # Debian's python3 cannot create a venv without python3-venv (no ensurepip).

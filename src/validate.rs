@@ -1268,6 +1268,31 @@ mod tests {
     use super::*;
     use crate::profile::load::{Source, load};
 
+    /// `str::replace` for editing the default profile, except that the needle must be found
+    /// exactly once: a stale needle would leave the profile valid, and a test that expects "no
+    /// finding" would pass without testing anything.
+    trait ReplaceOnce {
+        fn replace_once(&self, needle: &str, with: &str) -> String;
+    }
+
+    impl ReplaceOnce for str {
+        #[track_caller]
+        fn replace_once(&self, needle: &str, with: &str) -> String {
+            let found = self.matches(needle).count();
+            assert!(
+                found == 1,
+                "replace_once: {needle:?} is found {found} times, not once"
+            );
+            self.replacen(needle, with, 1)
+        }
+    }
+
+    #[test]
+    #[should_panic(expected = "replace_once: \"quorum: 9\" is found 0 times, not once")]
+    fn a_stale_needle_is_an_error() {
+        findings(|t| t.replace_once("quorum: 9", "quorum: 1"));
+    }
+
     /// Findings for the embedded default profile with `edit` applied to its text.
     fn findings(edit: impl Fn(&str) -> String) -> Vec<Finding> {
         let source = Source {
@@ -1291,7 +1316,7 @@ mod tests {
 
     #[test]
     fn quorum_must_be_the_majority() {
-        let found = findings(|t| t.replace("quorum: 2", "quorum: 1"));
+        let found = findings(|t| t.replace_once("quorum: 2", "quorum: 1"));
         assert_eq!(fields(&found), ["spec.sentinel.quorum"]);
         assert!(
             found[0]
@@ -1299,8 +1324,9 @@ mod tests {
                 .as_deref()
                 .is_some_and(|v| v.starts_with("2 (⌊3/2⌋ + 1)"))
         );
-        let found =
-            findings(|t| t.replace("replicas: 3\n    quorum: 2", "replicas: 5\n    quorum: 2"));
+        let found = findings(|t| {
+            t.replace_once("replicas: 3\n    quorum: 2", "replicas: 5\n    quorum: 2")
+        });
         assert!(
             found[0]
                 .valid
@@ -1312,11 +1338,11 @@ mod tests {
 
     #[test]
     fn one_sentinel_is_an_error_unless_development() {
-        let one = |t: &str| t.replace("replicas: 3\n    quorum: 2", "replicas: 1");
+        let one = |t: &str| t.replace_once("replicas: 3\n    quorum: 2", "replicas: 1");
         let found = findings(one);
         assert_eq!(fields(&found), ["spec.sentinel.replicas"]);
         assert!(found[0].is_error());
-        let found = findings(|t| one(t).replace("spec:\n", "spec:\n  development: true\n"));
+        let found = findings(|t| one(t).replace_once("spec:\n", "spec:\n  development: true\n"));
         assert_eq!(fields(&found), ["spec.sentinel.replicas"]);
         assert!(!found[0].is_error());
     }
@@ -1327,7 +1353,7 @@ mod tests {
         assert_eq!(redis_version("7.0"), Some((7, 0, u64::MAX)));
         assert_eq!(redis_version("latest"), None);
         assert_eq!(redis_version("7.x"), None);
-        let image = |tag: &'static str| move |t: &str| t.replace("redis:7.2.5-alpine", tag);
+        let image = |tag: &'static str| move |t: &str| t.replace_once("redis:7.2.5-alpine", tag);
         assert!(findings(image("redis:7.0.5"))[0].is_error());
         assert!(findings(image("redis:6.2.14-alpine"))[0].is_error());
         assert_eq!(findings(image("registry.local:5000/redis:7.0.8")), vec![]);
@@ -1358,25 +1384,25 @@ mod tests {
     fn names_and_injection() {
         assert_eq!(
             fields(&findings(
-                |t| t.replace("name: welcomebot\n", "name: Welcome_bot\n")
+                |t| t.replace_once("name: welcomebot\n", "name: Welcome_bot\n")
             )),
             ["metadata.name"]
         );
         assert_eq!(
-            fields(&findings(|t| t.replace(
+            fields(&findings(|t| t.replace_once(
                 "masterName: welcomebot-master",
                 "masterName: \"a b\""
             ))),
             ["spec.masterName"]
         );
         assert_eq!(
-            fields(&findings(|t| t.replace(
+            fields(&findings(|t| t.replace_once(
                 "spec:\n",
                 "spec:\n  namePrefix: a-very-long-prefix-for-every-object-name-\n"
             ))),
             ["spec.namePrefix"]
         );
-        let dup = |t: &str| t.replace("name: welcomebot-worker", "name: welcomebot-master");
+        let dup = |t: &str| t.replace_once("name: welcomebot-worker", "name: welcomebot-master");
         assert_eq!(fields(&findings(dup)), ["spec.clients[1].name"]);
         assert_eq!(
             dns_subdomain_problem("a..b").as_deref(),
@@ -1416,14 +1442,15 @@ mod tests {
     #[test]
     fn clients_and_removed_objects_may_not_be_generated_objects() {
         let found = findings(|t| {
-            t.replace(
+            t.replace_once(
                 "{ kind: Deployment, name: welcomebot-worker",
                 "{ kind: StatefulSet, name: redis-sentinel",
             )
         });
         assert_eq!(fields(&found), ["spec.clients[1].name"], "{found:?}");
         for service in ["redis-metrics", "redis-sentinel-metrics", "redis-sentinel"] {
-            let found = findings(|t| t.replace("host: redis-service", &format!("host: {service}")));
+            let found =
+                findings(|t| t.replace_once("host: redis-service", &format!("host: {service}")));
             assert_eq!(fields(&found), ["spec.migration.from.host"], "{service}");
         }
     }
@@ -1431,19 +1458,20 @@ mod tests {
     #[test]
     fn resources_must_be_quantities_and_requests_within_limits() {
         let found = findings(|t| {
-            t.replace(
+            t.replace_once(
                 "limits: { cpu: \"1\", memory: 512Mi }",
                 "limits: { cpu: \"1\", memory: 128Mi }",
             )
         });
         assert_eq!(fields(&found), ["spec.redis.resources.limits.memory"]);
-        let found = findings(|t| t.replace("size: 5Gi", "size: 5GB"));
+        let found = findings(|t| t.replace_once("size: 5Gi", "size: 5GB"));
         assert_eq!(fields(&found), ["spec.redis.storage.size"]);
-        let found =
-            findings(|t| t.replace("quorum: 2\n", "quorum: 2\n    storage: { size: \"0\" }\n"));
+        let found = findings(|t| {
+            t.replace_once("quorum: 2\n", "quorum: 2\n    storage: { size: \"0\" }\n")
+        });
         assert_eq!(fields(&found), ["spec.sentinel.storage.size"]);
         let found = findings(|t| {
-            t.replace(
+            t.replace_once(
                 "quorum: 2\n",
                 "quorum: 2\n    storage: { storageClassName: Fast_SSD }\n",
             )
@@ -1455,7 +1483,7 @@ mod tests {
     fn maxmemory_must_fit_the_memory_limit() {
         let with = |value: &str| {
             findings(move |t| {
-                t.replace(
+                t.replace_once(
                     "minReplicasMaxLag: 10\n",
                     &format!("minReplicasMaxLag: 10\n    maxmemory: {value}\n"),
                 )
@@ -1474,9 +1502,9 @@ mod tests {
         // Without maxmemory, a limit too small to hold a whole MiB of dataset beside the
         // buffers of 15 replicas is an error.
         let found = findings(|t| {
-            t.replace("replicas: 2\n", "replicas: 15\n")
-                .replace("512Mi", "2Mi")
-                .replace("memory: 256Mi", "memory: 2Mi")
+            t.replace_once("replicas: 2\n", "replicas: 15\n")
+                .replace_once("512Mi", "2Mi")
+                .replace_once("memory: 256Mi", "memory: 2Mi")
         });
         assert!(
             fields(&found).contains(&"spec.redis.resources.limits.memory"),

@@ -13,7 +13,6 @@
 //!   plans, and always cleans up (DNS, volumes, the launcher, lifecycle, processes);
 //! - `resp`, `client`: a RESP connection and the bot-like writing client;
 //! - `rig`, `scenario`, `report`: the deployment's health, the scenarios, the verdicts;
-//! - `redis_cli`: `redis-cli` against an emulated pod, for tests that want the real tool;
 //! - `migration`: the migration from a single Redis, phases and `migrate.sh`, with clients
 //!   switching over (`rehearse --migration`).
 
@@ -22,7 +21,6 @@ pub mod client;
 pub mod cluster;
 pub mod manifest;
 pub mod migration;
-pub mod redis_cli;
 pub mod report;
 pub mod resp;
 pub mod rig;

@@ -54,7 +54,7 @@ const INDEX_ANNOTATIONS: [&str; 2] = [
 /// The largest ResourceList read from stdin. It carries every object of the kustomize or kpt
 /// pipeline, not just the profile, so it may exceed the profile's 1 MiB; the cap keeps
 /// `krm < /dev/zero` from reading without end, and a list at the cap under 100 MB of memory
-/// (`tests/memory.rs` measures it).
+/// (`tests/it/memory.rs` measures it).
 pub const MAX_INPUT_BYTES: usize = 8 * 1024 * 1024;
 /// What findings name when the profile's file is unknown.
 const UNNAMED_CONFIG: &str = "functionConfig";

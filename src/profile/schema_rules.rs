@@ -3,7 +3,7 @@
 //! the identity constants, string grammars, the Sentinel count and quorum pairs, and the
 //! cross-field rules (as `if` / `then` over the values a field can take). The structural check
 //! of `shape.rs` reads only types, ranges and lengths; `validate` keeps the rules with the
-//! better messages, and `tests/schema.rs` proves on every file of `tests/bad` that the two
+//! better messages, and `tests/it/schema.rs` proves on every file of `tests/bad` that the two
 //! agree, listing what only the tool can check.
 
 use serde_json::{Value, json};

@@ -4,7 +4,7 @@
 //!
 //! `ServiceMonitor` and `PrometheusRule` are Prometheus Operator CRDs, not in k8s-openapi:
 //! the structs below carry exactly the fields rendered. Every metric an alert reads is one
-//! the exporter really exposes (tests/monitoring.rs scrapes Debian's exporter in front of a
+//! the exporter really exposes (tests/it/monitoring.rs scrapes Debian's exporter in front of a
 //! real redis-server and redis-sentinel).
 
 use std::collections::BTreeMap;

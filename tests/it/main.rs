@@ -45,5 +45,6 @@ mod real_redis;
 mod redis_limits;
 mod rehearse;
 mod rehearse_changes;
+mod rehearse_paused_clients;
 mod schema;
 mod shellcheck;

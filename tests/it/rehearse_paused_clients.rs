@@ -7,11 +7,10 @@
 //! for about a second after its preStop hook handed over. The rendered preStop closes the
 //! paused client connections once the Sentinels name the new master (lib.sh, `hand_over`).
 //! Without that, the client's writes come back only when the process is gone, and the outage
-//! passes the 2 s bound. Needs what `tests/rehearse.rs` needs; pods listen on 127.0.2.1 and up.
+//! passes the 2 s bound. Needs what `tests/it/rehearse.rs` needs; pods listen on 127.0.2.1 and up.
 
-mod support;
+use crate::support;
 
-use std::os::unix::fs::MetadataExt;
 use std::process::{Command, Stdio};
 
 use serde_json::Value;
@@ -20,23 +19,10 @@ const BIN: &str = env!("CARGO_BIN_EXE_redis-sentinel-gen");
 
 #[test]
 fn a_client_waiting_on_the_paused_master_is_released_before_the_old_redis_exits() {
-    if !std::fs::metadata("/proc/self").is_ok_and(|m| m.uid() == 0) {
-        assert!(!support::in_ci(), "the rehearsal needs root in CI");
-        eprintln!("\n!!!!!!!!!!\nSKIPPED: the rehearsal needs root\n!!!!!!!!!!\n");
+    if !support::real_redis_prerequisites(&[]) {
         return;
     }
-    for tool in [
-        "unshare",
-        "setpriv",
-        "nsenter",
-        "busybox",
-        "redis-server",
-        "redis-sentinel",
-    ] {
-        if support::require_tool(tool).is_none() {
-            return;
-        }
-    }
+    let _turn = support::real_redis_turn();
     let out = Command::new(BIN)
         .args(["rehearse", "--json", "--scenario", "master-stopped-saving"])
         .arg(support::repo_root().join("profiles/welcomebot.yaml"))

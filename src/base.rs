@@ -22,7 +22,7 @@ use std::path::Path;
 
 use crate::diagnostic::Finding;
 use crate::krm::Yaml;
-use crate::profile::load::SourceMap;
+use crate::profile::source_map::SourceMap;
 use crate::profile::spec::{ClientMode, Profile};
 use crate::render::clients::{self, kind_name};
 use crate::render::layout;

@@ -3,7 +3,7 @@
 
 use std::fmt;
 
-use crate::profile::yaml::Pos;
+use crate::position::Pos;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 pub enum Severity {

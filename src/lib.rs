@@ -15,6 +15,7 @@ pub mod kustomize;
 pub mod memory;
 pub mod next_steps;
 pub mod plan;
+pub mod position;
 pub mod profile;
 pub mod quantity;
 pub mod rehearse;

@@ -9,7 +9,7 @@ mod cron;
 
 use crate::diagnostic::{self, Finding};
 use crate::memory;
-use crate::profile::load::SourceMap;
+use crate::profile::source_map::SourceMap;
 use crate::profile::spec::{API_VERSION, KIND, Profile, ResourceAmounts, Resources};
 use crate::profile::{bounds, grammar};
 use crate::quantity::Quantity;

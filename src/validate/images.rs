@@ -1,6 +1,7 @@
 //! Images: an OCI reference the kubelet can pull, and a Redis new enough for hostnames.
 
 use super::Check;
+use super::charset::is_lower_hex;
 use crate::diagnostic::Finding;
 use crate::profile::grammar;
 use crate::resolve;
@@ -147,10 +148,6 @@ fn image_problem(image: &str) -> String {
     } else {
         "not `[registry[:port]/]name[:tag][@digest]`".into()
     }
-}
-
-fn is_lower_hex(b: u8) -> bool {
-    b.is_ascii_digit() || (b'a'..=b'f').contains(&b)
 }
 
 /// `7.2.5-alpine` → (7, 2, 5). A tag naming only `7.2` or `7` floats to the newest patch

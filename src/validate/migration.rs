@@ -2,6 +2,7 @@
 //! part of the new deployment.
 
 use super::Check;
+use super::charset::is_path_char;
 use crate::resolve;
 
 impl Check<'_> {
@@ -12,11 +13,7 @@ impl Check<'_> {
             return;
         };
         if let Some(base) = &migration.base {
-            let fits = !base.is_empty()
-                && !base.starts_with('/')
-                && base
-                    .chars()
-                    .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-' | '/'));
+            let fits = !base.is_empty() && !base.starts_with('/') && base.chars().all(is_path_char);
             if !fits {
                 self.error("spec.migration.base", "invalid migration base path", |f| {
                     f.found(base).valid(

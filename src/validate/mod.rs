@@ -5,6 +5,7 @@
 //! Every string that reaches a config file or a shell script is held to a character class
 //! that the target syntax can carry as is; nothing is escaped silently.
 
+mod charset;
 mod cron;
 mod images;
 mod migration;

@@ -2,6 +2,7 @@
 //! and scripts, and the names the deployment generates from them.
 
 use super::Check;
+use super::charset::{is_dns_label_char, is_name_char};
 use crate::profile::bounds;
 use crate::resolve;
 
@@ -30,9 +31,7 @@ impl Check<'_> {
                 && key.len() <= MAX_SUBDOMAIN
                 && !key.starts_with("..")
                 && key != "."
-                && key
-                    .chars()
-                    .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '.' | '_'));
+                && key.chars().all(is_name_char);
             if !fits {
                 self.error("spec.auth.secretKey", "invalid Secret key", |f| {
                     f.found(key)
@@ -164,10 +163,7 @@ impl Check<'_> {
     pub(super) fn master_name(&mut self) {
         let name = &self.profile.spec.master_name;
         // Written bare into `sentinel monitor <name> …` and into shell command lines.
-        let fits = !name.is_empty()
-            && name
-                .chars()
-                .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-'));
+        let fits = !name.is_empty() && name.chars().all(is_name_char);
         let max = bounds::MAX_MASTER_NAME as usize;
         if fits && name.len() > max {
             self.error("spec.masterName", format!("master name of {} characters, more than {max}", name.len()), |f| {
@@ -238,9 +234,7 @@ fn label_name_fits(value: &str, may_be_empty: bool) -> bool {
         return may_be_empty;
     }
     value.len() <= MAX_LABEL
-        && value
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'))
+        && value.chars().all(is_name_char)
         && value.starts_with(|c: char| c.is_ascii_alphanumeric())
         && value.ends_with(|c: char| c.is_ascii_alphanumeric())
 }
@@ -255,10 +249,7 @@ fn dns_label_problem(value: &str) -> Option<String> {
     if let Some(c) = value.chars().find(|c| c.is_ascii_uppercase()) {
         return Some(format!("uppercase `{c}`"));
     }
-    if let Some(c) = value
-        .chars()
-        .find(|c| !(c.is_ascii_lowercase() || c.is_ascii_digit() || *c == '-'))
-    {
+    if let Some(c) = value.chars().find(|c| !is_dns_label_char(*c)) {
         return Some(format!("character {c:?} is not allowed"));
     }
     if value.starts_with('-') || value.ends_with('-') {

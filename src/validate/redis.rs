@@ -1,8 +1,8 @@
 //! Redis: authentication, write safety, rollout and shutdown timings, and persistence.
 
 use super::Check;
-use crate::render::config_files::SHUTDOWN_RESERVE_SECONDS;
 use crate::resolve;
+use crate::resolve::SHUTDOWN_RESERVE_SECONDS;
 
 impl Check<'_> {
     /// Auth off is allowed (a development cluster, a network policy doing the job) but never

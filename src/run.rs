@@ -1,5 +1,5 @@
-//! What each command does: load → validate → resolve → render → emit, with findings on
-//! stderr and the exit code of DESIGN §3.1.
+//! What each command does: the pipeline (load → resolve → validate, `crate::pipeline`), then
+//! render → emit, with findings on stderr and the exit code of DESIGN §3.1.
 
 use std::ffi::OsString;
 use std::io::{IsTerminal, Write};
@@ -12,10 +12,10 @@ use crate::cli::{
     RehearseArgs, RenderArgs, ValidateArgs,
 };
 use crate::diagnostic::{self, Finding};
-use crate::profile::load::{self, Capped, Loaded, Source, read_capped_from};
+use crate::profile::load::{Capped, Source, read_capped_from};
 use crate::render::{clients, migration, old_redis, runbook};
 use crate::resolve::Deployment;
-use crate::{base, emit, krm, kustomize, render, resolve, validate};
+use crate::{emit, krm, kustomize, pipeline, render, validate};
 
 /// The profile is valid and everything was written.
 pub const EXIT_OK: i32 = 0;
@@ -83,45 +83,24 @@ where
     }
 }
 
-/// Load and validate one source: the profile (if structurally sound) and every finding.
-fn check(source: &Source) -> (Option<Loaded>, Vec<Finding>) {
-    match load::load(source) {
-        Ok(loaded) => {
-            let findings = validate::validate(&loaded.profile, &loaded.map);
-            (Some(loaded), findings)
-        }
-        Err(findings) => (None, findings),
-    }
-}
-
 fn print_findings(findings: &[Finding]) {
     for finding in findings {
         eprintln!("{finding}");
     }
 }
 
-/// The profile named on the command line, or the embedded default; unreadable is a finding.
-/// The profile at `profile` (or the embedded default), read, validated and resolved; the
-/// exit code when it cannot be, with the findings already printed.
+/// The profile at `profile` (or the embedded default), through the pipeline; the exit code
+/// when it is not valid, with the findings already printed.
 fn read_valid(profile: Option<&Path>) -> Result<Deployment, i32> {
-    resolve_valid(&read_source(profile)?)
+    let source = read_source(profile)?;
+    valid_or_exit(&source, pipeline::check(&source))
 }
 
-/// As [`read_valid`], for a command that writes or checks the tree in `out`: the paths the
-/// profile gives relative to that directory (`spec.migration.base`) are checked too.
+/// As [`read_valid`], for a command that writes or checks the tree in `out`
+/// ([`pipeline::check_for_tree`]).
 fn read_valid_for_tree(profile: Option<&Path>, out: &Path) -> Result<Deployment, i32> {
     let source = read_source(profile)?;
-    let (loaded, mut findings) = check(&source);
-    if let Some(loaded) = &loaded {
-        findings.extend(validate::output_paths(&loaded.profile, &loaded.map, out));
-        findings.extend(base::migration_base_findings(
-            &loaded.profile,
-            &loaded.map,
-            out,
-        ));
-        diagnostic::sort(&mut findings);
-    }
-    resolve_checked(&source, loaded, &findings)
+    valid_or_exit(&source, pipeline::check_for_tree(&source, out))
 }
 
 fn read_source(profile: Option<&Path>) -> Result<Source, i32> {
@@ -134,28 +113,16 @@ fn read_source(profile: Option<&Path>) -> Result<Source, i32> {
     }
 }
 
-/// Validate `source` (findings on stderr) and resolve it; `Err` carries the exit code.
-fn resolve_valid(source: &Source) -> Result<Deployment, i32> {
-    let (loaded, findings) = check(source);
-    resolve_checked(source, loaded, &findings)
-}
-
-/// Print `findings` and resolve `loaded` unless one of them is an error.
-fn resolve_checked(
-    source: &Source,
-    loaded: Option<Loaded>,
-    findings: &[Finding],
-) -> Result<Deployment, i32> {
-    print_findings(findings);
-    match loaded {
-        Some(loaded) if !findings.iter().any(Finding::is_error) => {
-            Ok(resolve::resolve(&loaded.profile, &source.name))
-        }
-        _ => {
+/// Print the findings of `checked`, and give its deployment unless one of them is an error.
+fn valid_or_exit(source: &Source, checked: pipeline::Checked) -> Result<Deployment, i32> {
+    print_findings(&checked.findings);
+    let tally = diagnostic::tally(&checked.findings);
+    match checked.valid() {
+        Some((_, dep)) => Ok(dep),
+        None => {
             eprintln!(
-                "error: {} is not a valid profile ({}); nothing rendered",
-                source.name,
-                diagnostic::tally(findings)
+                "error: {} is not a valid profile ({tally}); nothing rendered",
+                source.name
             );
             Err(EXIT_INVALID)
         }
@@ -236,7 +203,7 @@ fn run_validate(args: &ValidateArgs) -> i32 {
     let mut invalid_files = 0;
     for path in &args.files {
         let findings = match Source::read(path) {
-            Ok(source) => check(&source).1,
+            Ok(source) => pipeline::check(&source).findings,
             Err(finding) => vec![*finding],
         };
         print_findings(&findings);
@@ -400,7 +367,7 @@ fn run_kustomize_plugin(args: &[OsString]) -> i32 {
             return EXIT_INVALID;
         }
     };
-    let dep = match resolve_valid(&source) {
+    let dep = match valid_or_exit(&source, pipeline::check(&source)) {
         Ok(dep) => dep,
         Err(code) => return code,
     };
@@ -579,7 +546,7 @@ fn run_init(args: &InitArgs) -> i32 {
         name: "the generated profile".to_string(),
         text: text.clone(),
     };
-    let (_, findings) = check(&source);
+    let findings = pipeline::check(&source).findings;
     if findings.iter().any(Finding::is_error) {
         print_findings(&findings);
         eprintln!("error: the profile made from the base is not valid; nothing written");

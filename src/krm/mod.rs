@@ -20,8 +20,8 @@ use crate::diagnostic::{Finding, Severity};
 use crate::profile::load::{self, Source};
 use crate::render::clients;
 use crate::render::{self, meta, serialize};
-use crate::resolve::{self, Deployment};
-use crate::{base, validate};
+use crate::resolve::Deployment;
+use crate::{base, pipeline};
 
 /// The file the generated objects belong to, beside the profile (`render --out` writes the
 /// same name).
@@ -155,13 +155,10 @@ impl Run<'_, '_> {
             name: self.source_name.clone(),
             text: resource_list::standalone(function_config),
         };
-        let (loaded, mut findings) = match load::load(&source) {
-            Ok(loaded) => {
-                let findings = validate::validate(&loaded.profile, &loaded.map);
-                (Some(loaded), findings)
-            }
-            Err(findings) => (None, findings),
-        };
+        let pipeline::Checked {
+            loaded,
+            mut findings,
+        } = pipeline::check(&source);
         // Positions refer to the functionConfig as the orchestrator re-formatted it, not to
         // the user's file: naming the field is what holds.
         for finding in &mut findings {
@@ -169,10 +166,9 @@ impl Run<'_, '_> {
         }
         let invalid = findings.iter().any(Finding::is_error);
         self.findings = findings;
-        let Some(loaded) = loaded.filter(|_| !invalid) else {
+        let Some((loaded, dep)) = loaded.filter(|_| !invalid) else {
             return Ok(());
         };
-        let dep = resolve::resolve(&loaded.profile, &self.source_name);
         if self.client_containers_missing(&loaded, &dep) {
             return Ok(());
         }

@@ -1,7 +1,10 @@
 //! Defaults applied: the spec as the user wrote it becomes the fully decided [`Deployment`]
 //! that every renderer consumes. Renderers never re-derive a default.
 //!
-//! `resolve` runs only on a profile that passed validation, so it does not check again.
+//! The pipeline (`crate::pipeline`) resolves every structurally sound profile once, before
+//! validation: `resolve` is total (it never fails and checks nothing; an amount that does
+//! not parse counts as zero), and validation then judges the values it decided, pointing at
+//! the profile's own lines. Nothing is rendered from a deployment whose validation failed.
 
 mod defaults;
 mod model;
@@ -18,7 +21,7 @@ pub fn quorum_for(sentinels: u32) -> u32 {
     sentinels / 2 + 1
 }
 
-/// A memory quantity in whole bytes. Validation has rejected any that does not parse.
+/// A memory quantity in whole bytes; 0 for one that does not parse (validation reports it).
 pub fn bytes(quantity: &str) -> u64 {
     Quantity::parse(quantity).map_or(0, |q| {
         u64::try_from(q.whole_units().max(0)).unwrap_or(u64::MAX)
@@ -38,19 +41,18 @@ fn resources(given: Option<&Resources>, default: &ContainerResources) -> Contain
     }
 }
 
-/// Effective values of the fields validation needs before resolution (shared so that
-/// validation and rendering agree on every default).
-pub struct Effective {
-    pub redis_replicas: u32,
-    pub sentinel_replicas: u32,
-    pub down_after_milliseconds: u32,
-    pub failover_timeout: u32,
-    pub min_replicas_to_write: u32,
-    pub rollout_wait_seconds: u32,
+/// The defaulted values that other defaults depend on, decided first.
+struct Effective {
+    redis_replicas: u32,
+    sentinel_replicas: u32,
+    down_after_milliseconds: u32,
+    failover_timeout: u32,
+    min_replicas_to_write: u32,
+    rollout_wait_seconds: u32,
 }
 
 impl Effective {
-    pub fn of(profile: &Profile) -> Self {
+    fn of(profile: &Profile) -> Self {
         let spec = &profile.spec;
         let redis_replicas = spec
             .redis

@@ -3,7 +3,6 @@
 
 use super::Check;
 use super::charset::is_path_char;
-use crate::resolve;
 
 impl Check<'_> {
     /// The migration: a base path that fits a kustomization and a shell word, removable
@@ -22,7 +21,7 @@ impl Check<'_> {
                 });
             }
         }
-        let dep = resolve::resolve(self.profile, "");
+        let dep = self.dep;
         let n = &dep.names;
         let generated = n.objects();
         for (i, object) in migration.remove.iter().enumerate() {

@@ -23,14 +23,27 @@ pub use output_paths::{join_lexically, migration_base_dir, output_paths};
 use crate::diagnostic::{self, Finding};
 use crate::profile::source_map::SourceMap;
 use crate::profile::spec::Profile;
-use crate::resolve::Effective;
+use crate::resolve::{self, Deployment};
 
-/// Every finding about `profile`, sorted by position.
+/// Every finding about `profile`, sorted by position: resolves it, then
+/// [`validate_resolved`]. For a caller that holds only the loaded profile; the pipeline
+/// (`crate::pipeline`) resolves once and calls [`validate_resolved`] itself.
 pub fn validate(profile: &Profile, map: &SourceMap) -> Vec<Finding> {
+    validate_resolved(profile, map, &resolve::resolve(profile, ""))
+}
+
+/// Every finding about `profile`, sorted by position. `deployment` is `profile` resolved:
+/// the values every default gave, which the rules judge as the renderers will write them;
+/// `profile` says what was written (and `map` where).
+pub fn validate_resolved(
+    profile: &Profile,
+    map: &SourceMap,
+    deployment: &Deployment,
+) -> Vec<Finding> {
     let mut check = Check {
         profile,
         map,
-        eff: Effective::of(profile),
+        dep: deployment,
         findings: Vec::new(),
     };
     check.names();
@@ -51,7 +64,8 @@ pub fn validate(profile: &Profile, map: &SourceMap) -> Vec<Finding> {
 struct Check<'a> {
     profile: &'a Profile,
     map: &'a SourceMap,
-    eff: Effective,
+    /// The profile resolved: every default applied.
+    dep: &'a Deployment,
     findings: Vec<Finding>,
 }
 

@@ -4,7 +4,6 @@
 use super::Check;
 use super::charset::{is_dns_label_char, is_name_char};
 use crate::profile::bounds;
-use crate::resolve;
 
 /// A StatefulSet's pods carry `controller-revision-hash: <name>-<10 characters>`, a label
 /// value of at most 63 characters.
@@ -49,7 +48,7 @@ impl Check<'_> {
             "spec.sentinel.storage.storageClassName",
             storage.and_then(|s| s.storage_class_name.as_deref()),
         );
-        let names = resolve::resolve(self.profile, "").names;
+        let names = &self.dep.names;
         let generated = names.objects();
         for (i, client) in spec.clients.iter().enumerate() {
             self.dns_subdomain(&format!("spec.clients[{i}].name"), Some(&client.name));
@@ -101,7 +100,7 @@ impl Check<'_> {
                     .valid("lowercase letters, digits and `-`, starting with a letter or digit, e.g. `sessions-`")
             });
         }
-        let names = resolve::resolve(self.profile, "").names;
+        let names = &self.dep.names;
         let limits = [
             (&names.redis_master, MAX_STATEFULSET_NAME, "StatefulSet"),
             (&names.redis_replica, MAX_STATEFULSET_NAME, "StatefulSet"),
@@ -186,7 +185,7 @@ impl Check<'_> {
         }
         // Pod DNS names go into redis.conf, sentinel.conf and the scripts; Redis and DNS
         // both cap a host name at 253 characters.
-        let dep = resolve::resolve(self.profile, "");
+        let dep = self.dep;
         let longest = dep
             .redis_pod_hosts()
             .into_iter()

@@ -22,7 +22,7 @@ impl Check<'_> {
 
     pub(super) fn redis(&mut self) {
         let redis = self.profile.spec.redis.as_ref();
-        let replicas = self.eff.redis_replicas;
+        let replicas = self.dep.redis.replicas;
         let to_write = redis.and_then(|r| r.min_replicas_to_write);
         if let Some(to_write) = to_write
             && to_write > replicas - 1
@@ -41,14 +41,14 @@ impl Check<'_> {
             );
         }
         if redis.and_then(|r| r.min_replicas_max_lag) == Some(0)
-            && self.eff.min_replicas_to_write > 0
+            && self.dep.redis.min_replicas_to_write > 0
         {
             self.error("spec.redis.minReplicasMaxLag", "minReplicasMaxLag 0 turns minReplicasToWrite off", |f| {
                 f.found(0)
                     .valid("1 or more seconds: Redis checks min-replicas-to-write only when min-replicas-max-lag is set too")
             });
         }
-        let rollout_wait = self.eff.rollout_wait_seconds;
+        let rollout_wait = self.dep.redis.rollout_wait_seconds;
         if rollout_wait > resolve::MAX_ROLLOUT_WAIT_SECONDS {
             self.error(
                 "spec.redis.rolloutWaitSeconds",
@@ -64,7 +64,7 @@ impl Check<'_> {
             );
         }
         if let Some(grace) = redis.and_then(|r| r.termination_grace_period_seconds) {
-            let failover_timeout = self.eff.failover_timeout;
+            let failover_timeout = self.dep.sentinel.failover_timeout;
             let failover_seconds = failover_timeout.div_ceil(1000);
             let minimum = rollout_wait + failover_seconds + SHUTDOWN_RESERVE_SECONDS;
             if grace < minimum {

@@ -70,8 +70,8 @@ impl Check<'_> {
             }
         }
         // An amount that does not parse was reported above and is skipped here.
-        let dep = resolve::resolve(self.profile, "");
-        let effective = effective(&dep);
+        let dep = self.dep;
+        let effective = effective(dep);
         for (resource, request, limit, limit_written) in [
             (
                 "cpu",
@@ -110,13 +110,13 @@ impl Check<'_> {
     /// copy-on-write, which is a warning, not an error (a mostly-read dataset copies little).
     pub(super) fn maxmemory(&mut self) {
         let redis = self.profile.spec.redis.as_ref();
-        let dep = resolve::resolve(self.profile, "");
+        let dep = self.dep;
         let limit = &dep.redis.resources.limits_memory;
         if !Quantity::parse(limit).is_ok_and(|q| q > Quantity::units(0)) {
             return; // reported by the resources check
         }
         let budget = dep.redis.memory;
-        let replicas = self.eff.redis_replicas;
+        let replicas = self.dep.redis.replicas;
         let shares = format!(
             "limit {limit} − {} for the process − {} × {} replica output buffers",
             memory::human(budget.reserve),

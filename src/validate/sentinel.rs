@@ -7,7 +7,7 @@ use crate::resolve;
 
 impl Check<'_> {
     pub(super) fn sentinel(&mut self) {
-        let n = self.eff.sentinel_replicas;
+        let n = self.dep.sentinel.replicas;
         let sentinel = self.profile.spec.sentinel.as_ref();
         const REPLICAS: &str = "spec.sentinel.replicas";
         if n.is_multiple_of(2) {
@@ -46,8 +46,8 @@ impl Check<'_> {
                 });
             }
         }
-        let down_after = self.eff.down_after_milliseconds;
-        let failover = self.eff.failover_timeout;
+        let down_after = self.dep.sentinel.down_after_milliseconds;
+        let failover = self.dep.sentinel.failover_timeout;
         if failover <= down_after {
             // Point at whichever of the two the profile actually wrote.
             let path = if sentinel.and_then(|s| s.failover_timeout).is_some() {
@@ -76,7 +76,7 @@ impl Check<'_> {
             );
         }
         if let Some(parallel) = sentinel.and_then(|s| s.parallel_syncs) {
-            let replicas = self.eff.redis_replicas;
+            let replicas = self.dep.redis.replicas;
             if parallel > replicas {
                 self.error(
                     "spec.sentinel.parallelSyncs",

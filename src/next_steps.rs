@@ -31,12 +31,12 @@ pub fn note(dep: &Deployment, out: &Path) -> String {
             port = m.from.port,
             readme = migration::README,
             script = migration::SCRIPT,
-            yaml = crate::krm::GENERATED_FILE,
+            yaml = crate::render::tree::GENERATED_FILE,
         )),
         None => {
             steps.push(format!(
                 "kubectl apply -f {dir}/{yaml}",
-                yaml = crate::krm::GENERATED_FILE
+                yaml = crate::render::tree::GENERATED_FILE
             ));
             if !dep.clients.is_empty() {
                 steps.push(format!(

@@ -13,9 +13,9 @@ use crate::cli::{
 };
 use crate::diagnostic::{self, Finding};
 use crate::profile::load::{Capped, Source, read_capped_from};
-use crate::render::{clients, migration, old_redis, runbook};
+use crate::render::{clients, old_redis, runbook};
 use crate::resolve::Deployment;
-use crate::{emit, krm, kustomize, pipeline, render, validate};
+use crate::{emit, krm, kustomize, pipeline, render};
 
 /// The profile is valid and everything was written.
 pub const EXIT_OK: i32 = 0;
@@ -129,36 +129,6 @@ fn valid_or_exit(source: &Source, checked: pipeline::Checked) -> Result<Deployme
     }
 }
 
-/// Every file of the `--out` tree, relative to it. `render --out` writes exactly these (plus
-/// its record of them, [`emit::MANIFEST`]) and `check` compares exactly these, so the two can
-/// never disagree about the tree. In this order: `redis-sentinel.yaml`, `kustomization.yaml`,
-/// the `clients/` Component, the `migration/` README, script, deployment copy and phases,
-/// `RUNBOOK.md`.
-fn output_tree(dep: &Deployment, out: &Path) -> anyhow::Result<Vec<(String, String)>> {
-    let deployment = render::redis_sentinel_yaml(dep)?;
-    let mut files = clients::files(dep)?;
-    // The old Redis as the base shows it, when it can be read (validation has said when not).
-    let old = dep.migration.as_ref().and_then(|m| {
-        old_redis::find(
-            &validate::join_lexically(out, &m.base),
-            &m.from.host,
-            m.from.port,
-        )
-        .ok()
-    });
-    files.extend(migration::files(dep, &deployment, old.as_ref())?);
-    files.insert(
-        0,
-        (
-            emit::KUSTOMIZATION.to_string(),
-            migration::deployment_kustomization(dep)?,
-        ),
-    );
-    files.insert(0, (krm::GENERATED_FILE.to_string(), deployment));
-    files.push((runbook::RUNBOOK.to_string(), runbook::runbook(dep)?));
-    Ok(files)
-}
-
 fn report(result: anyhow::Result<()>) -> i32 {
     match result {
         Ok(()) => EXIT_OK,
@@ -186,7 +156,7 @@ fn run_render(args: &RenderArgs) -> i32 {
         Err(code) => return code,
     };
     report(match &args.out {
-        Some(dir) => output_tree(&dep, dir)
+        Some(dir) => render::tree::output_tree(&dep, dir)
             .and_then(|files| emit::write_tree(dir, &clients::header(&dep), &files))
             .map(|()| {
                 if !args.quiet {
@@ -231,7 +201,7 @@ fn run_check(args: &CheckArgs) -> i32 {
         Ok(dep) => dep,
         Err(code) => return code,
     };
-    let stale = match output_tree(&dep, &args.out)
+    let stale = match render::tree::output_tree(&dep, &args.out)
         .and_then(|files| emit::check_tree(&args.out, &clients::header(&dep), &files))
     {
         Ok(stale) => stale,
@@ -596,7 +566,7 @@ fn run_explain(args: &ExplainArgs) -> i32 {
 fn run_plan(args: &PlanArgs) -> i32 {
     let (old, new) = match (&args.from, args.profiles.as_slice()) {
         (Some(dir), [new]) => {
-            let path = dir.join(krm::GENERATED_FILE);
+            let path = dir.join(render::tree::GENERATED_FILE);
             match std::fs::read_to_string(&path) {
                 Ok(text) => (Ok(text), new),
                 Err(e) => {

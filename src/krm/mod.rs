@@ -19,13 +19,11 @@ use resource_list::{Header, Item, ResourceList};
 use crate::diagnostic::{Finding, Severity};
 use crate::profile::load::{self, Source};
 use crate::render::clients;
+use crate::render::tree::GENERATED_FILE;
 use crate::render::{self, meta, serialize};
 use crate::resolve::Deployment;
 use crate::{base, pipeline};
 
-/// The file the generated objects belong to, beside the profile (`render --out` writes the
-/// same name).
-pub const GENERATED_FILE: &str = "redis-sentinel.yaml";
 /// Marks every generated item with the profile instance (`<namespace>/<name>`) it came from.
 /// A later run replaces exactly the items carrying its own instance, so running twice changes
 /// nothing and two profiles in one package do not replace each other's objects.

@@ -25,8 +25,9 @@ use crate::render::clients;
 use crate::render::meta::{self, Role};
 use crate::render::old_redis::OldRedis;
 use crate::render::runbook::OpsContext;
+use crate::render::tree;
 use crate::resolve::{Deployment, Migration};
-use crate::{krm, templates};
+use crate::templates;
 
 /// The deployment as a kustomization the phases can include.
 pub const DEPLOYMENT_DIR: &str = "migration/deployment";
@@ -64,7 +65,7 @@ pub fn deployment_kustomization(dep: &Deployment) -> Result<String> {
         &Kustomization {
             api_version: "kustomize.config.k8s.io/v1beta1",
             kind: "Kustomization",
-            resources: vec![krm::GENERATED_FILE.to_string()],
+            resources: vec![tree::GENERATED_FILE.to_string()],
             components: Vec::new(),
             patches: Vec::new(),
         },
@@ -99,7 +100,7 @@ pub fn files(
         deployment_kustomization(dep)?,
     ));
     files.push((
-        format!("{DEPLOYMENT_DIR}/{}", krm::GENERATED_FILE),
+        format!("{DEPLOYMENT_DIR}/{}", tree::GENERATED_FILE),
         redis_sentinel_yaml.to_string(),
     ));
     for (index, phase) in PHASES.iter().enumerate() {

@@ -16,6 +16,7 @@ pub mod runbook;
 pub mod sentinel;
 pub mod serialize;
 pub mod services;
+pub mod tree;
 
 use anyhow::{Context, Result};
 use k8s_openapi::api::core::v1::ConfigMap;

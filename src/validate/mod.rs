@@ -14,6 +14,7 @@ mod operations;
 mod output_paths;
 mod redis;
 mod resources;
+pub mod rules;
 mod sentinel;
 #[cfg(test)]
 mod tests;

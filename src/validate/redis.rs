@@ -1,6 +1,6 @@
 //! Redis: authentication, write safety, rollout and shutdown timings, and persistence.
 
-use super::Check;
+use super::{Check, rules};
 use crate::resolve;
 use crate::resolve::SHUTDOWN_RESERVE_SECONDS;
 
@@ -98,16 +98,9 @@ impl Check<'_> {
 
     pub(super) fn persistence(&mut self) {
         let persistence = self.profile.spec.persistence.as_ref();
-        let rdb = persistence
-            .and_then(|p| p.rdb.clone())
-            .unwrap_or_else(resolve::default_rdb);
-        let aof_on = persistence
-            .and_then(|p| p.aof.as_ref())
-            .and_then(|a| a.enabled)
-            .unwrap_or(true);
         let acknowledged =
             persistence.and_then(|p| p.acknowledge_data_loss_on_restart) == Some(true);
-        if rdb.is_empty() && !aof_on && !acknowledged {
+        if !rules::is_persistent(self.dep) && !acknowledged {
             self.error("spec.persistence", "persistence is off: no RDB snapshots and no AOF", |f| {
                 f.valid("RDB or AOF on, or `acknowledgeDataLossOnRestart: true`")
                     .help("a master that restarts empty makes its replicas resync from it and wipe their data")

@@ -1,7 +1,7 @@
 //! Sentinel: an odd number of Sentinels, the majority as quorum, and timings that let a
 //! failover finish.
 
-use super::Check;
+use super::{Check, rules};
 use crate::profile::bounds;
 use crate::resolve;
 
@@ -19,7 +19,7 @@ impl Check<'_> {
                     n - 1
                 ))
             });
-        } else if n < 3 {
+        } else if !rules::survives_a_lost_sentinel(n) {
             if self.profile.spec.development == Some(true) {
                 self.warning(REPLICAS, "one Sentinel is no high availability", |f| {
                     f.found(n)
@@ -35,7 +35,7 @@ impl Check<'_> {
         }
         if let Some(quorum) = sentinel.and_then(|s| s.quorum) {
             let required = resolve::quorum_for(n);
-            if quorum != required {
+            if !rules::quorum_is_majority(quorum, n) {
                 self.error("spec.sentinel.quorum", format!("quorum must be the majority of {n} Sentinels"), |f| {
                     f.found(quorum)
                         .valid(format!(

@@ -7,15 +7,21 @@ use std::path::Path;
 
 use clap::{CommandFactory, Parser};
 
+mod adapters;
+mod check;
+
+use adapters::{run_install_plugin, run_krm, run_kustomize_plugin};
+use check::{run_check, shell_word};
+
 use crate::cli::{
-    CheckArgs, ChecklistArgs, Cli, Command, ExplainArgs, InitArgs, InstallPluginArgs, PlanArgs,
-    RehearseArgs, RenderArgs, ValidateArgs,
+    ChecklistArgs, Cli, Command, ExplainArgs, InitArgs, PlanArgs, RehearseArgs, RenderArgs,
+    ValidateArgs,
 };
 use crate::diagnostic::{self, Finding};
-use crate::profile::load::{Capped, Source, read_capped_from};
+use crate::profile::load::Source;
 use crate::render::{clients, old_redis, runbook};
 use crate::resolve::Deployment;
-use crate::{emit, krm, kustomize, pipeline, render};
+use crate::{emit, kustomize, pipeline, render};
 
 /// The profile is valid and everything was written.
 pub const EXIT_OK: i32 = 0;
@@ -193,167 +199,6 @@ fn run_validate(args: &ValidateArgs) -> i32 {
         EXIT_OK
     } else {
         EXIT_INVALID
-    }
-}
-
-fn run_check(args: &CheckArgs) -> i32 {
-    let dep = match read_valid_for_tree(args.profile.as_deref(), &args.out) {
-        Ok(dep) => dep,
-        Err(code) => return code,
-    };
-    let stale = match render::tree::output_tree(&dep, &args.out)
-        .and_then(|files| emit::check_tree(&args.out, &clients::header(&dep), &files))
-    {
-        Ok(stale) => stale,
-        Err(e) => return report(Err(e)),
-    };
-    if stale.is_empty() {
-        return EXIT_OK;
-    }
-    let diffs: String = stale.iter().map(|file| file.diff.as_str()).collect();
-    if let Err(e) = print_stdout(&diffs) {
-        return report(Err(e));
-    }
-    let mut fix = vec![fix_program()];
-    fix.push("render".to_string());
-    if let Some(profile) = &args.profile {
-        fix.push(shell_word(&profile.display().to_string()));
-    }
-    fix.push("--out".to_string());
-    fix.push(shell_word(&args.out.display().to_string()));
-    let changed: Vec<&str> = stale
-        .iter()
-        .filter(|s| !s.leftover)
-        .map(|s| s.relative.as_str())
-        .collect();
-    let leftovers: Vec<&str> = stale
-        .iter()
-        .filter(|s| s.leftover)
-        .map(|s| s.relative.as_str())
-        .collect();
-    let mut what = Vec::new();
-    if !changed.is_empty() {
-        what.push(format!("differs: {}", changed.join(", ")));
-    }
-    if !leftovers.is_empty() {
-        what.push(format!(
-            "generated earlier and no longer rendered (render removes them): {}",
-            leftovers.join(", ")
-        ));
-    }
-    eprintln!(
-        "error: rendered output in {} is out of date with {}\n  {}\n  fix: {}",
-        args.out.display(),
-        dep.source,
-        what.join("\n  "),
-        fix.join(" ")
-    );
-    if std::env::var_os("PRE_COMMIT").is_some() {
-        eprintln!(
-            "  then: git add {} && pre-commit run --all-files",
-            shell_word(&args.out.display().to_string())
-        );
-    }
-    EXIT_INVALID
-}
-
-/// The program in the printed fix command: under pre-commit (which sets `PRE_COMMIT` for its
-/// hooks) this binary's own path, since pre-commit's environment is not on the user's PATH, so
-/// the command works where the hook ran; the plain name otherwise.
-fn fix_program() -> String {
-    std::env::var_os("PRE_COMMIT")
-        .and_then(|_| std::env::current_exe().ok())
-        .map_or_else(
-            || "redis-sentinel-gen".to_string(),
-            |exe| shell_word(&exe.display().to_string()),
-        )
-}
-
-/// `word` as one shell word: as is when it holds only characters no shell treats specially,
-/// else single-quoted, so the printed fix command can be pasted.
-fn shell_word(word: &str) -> String {
-    let plain = !word.is_empty()
-        && word
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || "/._-+=:,@".contains(c));
-    if plain {
-        word.to_string()
-    } else {
-        format!("'{}'", word.replace('\'', r"'\''"))
-    }
-}
-
-/// `bare`: started with no subcommand. Then empty stdin (`</dev/null`, a CI step without
-/// input) is a usage error rather than a malformed ResourceList: nobody meant to call a KRM
-/// function.
-fn run_krm(bare: bool) -> i32 {
-    let input = match read_capped_from(std::io::stdin().lock(), krm::MAX_INPUT_BYTES) {
-        Ok(Capped::Whole(input)) => input,
-        Ok(Capped::TooLarge) => {
-            eprintln!(
-                "error: the ResourceList on stdin is larger than {} bytes; no kustomize or kpt \
-                 pipeline of one Redis deployment needs that much",
-                krm::MAX_INPUT_BYTES
-            );
-            return EXIT_INVALID;
-        }
-        Err(e) => {
-            eprintln!("error: cannot read the ResourceList from stdin: {e}");
-            return EXIT_INVALID;
-        }
-    };
-    if bare && input.trim().is_empty() {
-        let _ = Cli::command().write_help(&mut std::io::stderr());
-        return EXIT_USAGE;
-    }
-    let outcome = krm::process(&input);
-    print_findings(&outcome.findings);
-    if let Some(problem) = &outcome.problem {
-        eprintln!("error: {problem}");
-    }
-    let printed = outcome.output.as_deref().map_or(Ok(()), print_stdout);
-    if let Err(e) = printed {
-        return report(Err(e));
-    }
-    if outcome.failed() {
-        EXIT_INVALID
-    } else {
-        EXIT_OK
-    }
-}
-
-fn run_kustomize_plugin(args: &[OsString]) -> i32 {
-    let [config] = args else {
-        eprintln!(
-            "error: as the kustomize plugin RedisSentinel this program takes exactly one \
-             argument, the generator config file (kustomize passes it)"
-        );
-        return EXIT_USAGE;
-    };
-    let source = match kustomize::plugin_source(Path::new(config)) {
-        Ok(source) => source,
-        Err(finding) => {
-            print_findings(&[*finding]);
-            return EXIT_INVALID;
-        }
-    };
-    let dep = match valid_or_exit(&source, pipeline::check(&source)) {
-        Ok(dep) => dep,
-        Err(code) => return code,
-    };
-    report(render::redis_sentinel_yaml(&dep).and_then(|yaml| print_stdout(&yaml)))
-}
-
-fn run_install_plugin(args: &InstallPluginArgs) -> i32 {
-    match kustomize::install_plugin(args.dir.as_deref()) {
-        Ok(link) => {
-            eprintln!(
-                "installed: {} -> this binary\n  use: kubectl kustomize --enable-alpha-plugins DIR",
-                link.display()
-            );
-            EXIT_OK
-        }
-        Err(e) => report(Err(e)),
     }
 }
 

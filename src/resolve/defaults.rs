@@ -58,9 +58,6 @@ pub const DEFAULT_MIGRATION_BASE: &str = "../base";
 
 /// `spec.redis.rolloutWaitSeconds` when absent: a full resync of a few GiB, with room.
 pub const DEFAULT_ROLLOUT_WAIT_SECONDS: u32 = 120;
-/// The largest `spec.redis.rolloutWaitSeconds`: a pod that cannot stop within an hour
-/// blocks node drains for longer than any operator waits.
-pub const MAX_ROLLOUT_WAIT_SECONDS: u32 = 3600;
 
 /// Time Redis needs after the preStop hook to let replicas catch up, write its final
 /// snapshot and exit.

@@ -1,6 +1,7 @@
 //! Redis: authentication, write safety, rollout and shutdown timings, and persistence.
 
 use super::{Check, rules};
+use crate::profile::bounds;
 use crate::resolve;
 use crate::resolve::SHUTDOWN_RESERVE_SECONDS;
 
@@ -49,7 +50,7 @@ impl Check<'_> {
             });
         }
         let rollout_wait = self.dep.redis.rollout_wait_seconds;
-        if rollout_wait > resolve::MAX_ROLLOUT_WAIT_SECONDS {
+        if rollout_wait > bounds::MAX_ROLLOUT_WAIT_SECONDS {
             self.error(
                 "spec.redis.rolloutWaitSeconds",
                 "the rollout wait is too long",
@@ -58,7 +59,7 @@ impl Check<'_> {
                         .valid(format!(
                             "0 to {}: a Redis pod's termination grace period covers this wait, and a pod \
                              that takes longer to stop holds up node drains",
-                            resolve::MAX_ROLLOUT_WAIT_SECONDS
+                            bounds::MAX_ROLLOUT_WAIT_SECONDS
                         ))
                 },
             );

@@ -122,3 +122,149 @@ pub fn default_rdb() -> Vec<SavePoint> {
         },
     ]
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::explain::explain;
+
+    /// The field reference (`explain`, docs/profile-reference.md) states each default in
+    /// the words of the spec types' documentation; every one must be the value in this table.
+    #[test]
+    fn the_field_reference_states_the_defaults_of_this_table() {
+        let rdb: Vec<String> = default_rdb()
+            .iter()
+            .map(|p| format!("{}/{}", p.seconds, p.changes))
+            .collect();
+        let stated = [
+            (
+                "metadata.namespace",
+                format!("Defaults to `{DEFAULT_NAMESPACE}`"),
+            ),
+            (
+                "spec.antiAffinity",
+                format!("Defaults to `{}`", name(&DEFAULT_ANTI_AFFINITY)),
+            ),
+            (
+                "spec.zoneSpread",
+                format!("Defaults to `{}`", name(&DEFAULT_ZONE_SPREAD)),
+            ),
+            (
+                "spec.auth.secretName",
+                format!("Defaults to `{DEFAULT_SECRET_NAME}`"),
+            ),
+            (
+                "spec.auth.secretKey",
+                format!("Defaults to `{DEFAULT_SECRET_KEY}`"),
+            ),
+            (
+                "spec.clusterDomain",
+                format!("Defaults to `{DEFAULT_CLUSTER_DOMAIN}`"),
+            ),
+            ("spec.image", format!("Defaults to `{DEFAULT_IMAGE}`")),
+            (
+                "spec.migration.base",
+                format!("Defaults to `{DEFAULT_MIGRATION_BASE}`"),
+            ),
+            (
+                "spec.migration.from.port",
+                format!("Defaults to {REDIS_PORT}."),
+            ),
+            (
+                "spec.monitoring.exporterImage",
+                format!("Defaults to `{DEFAULT_EXPORTER_IMAGE}`"),
+            ),
+            (
+                "spec.monitoring.interval",
+                format!("Defaults to `{DEFAULT_SCRAPE_INTERVAL}`"),
+            ),
+            (
+                "spec.networkPolicy.monitoringNamespace",
+                format!("Defaults to `{DEFAULT_MONITORING_NAMESPACE}`"),
+            ),
+            (
+                "spec.backup.schedule",
+                format!("Defaults to `{DEFAULT_BACKUP_SCHEDULE}`"),
+            ),
+            (
+                "spec.backup.retention",
+                format!("Defaults to {DEFAULT_BACKUP_RETENTION}."),
+            ),
+            (
+                "spec.backup.storage",
+                format!("Size defaults to `{DEFAULT_BACKUP_STORAGE}`"),
+            ),
+            (
+                "spec.sentinel.storage",
+                format!("Size defaults to `{DEFAULT_SENTINEL_STORAGE}`"),
+            ),
+            (
+                "spec.redis.storage.size",
+                format!(
+                    "Defaults to `{DEFAULT_REDIS_STORAGE}` for Redis and \
+                     `{DEFAULT_SENTINEL_STORAGE}` for Sentinel"
+                ),
+            ),
+            (
+                "spec.redis.replicas",
+                format!("Defaults to {DEFAULT_REDIS_REPLICAS}."),
+            ),
+            (
+                "spec.redis.minReplicasMaxLag",
+                format!("Defaults to {DEFAULT_MIN_REPLICAS_MAX_LAG}."),
+            ),
+            (
+                "spec.redis.rolloutWaitSeconds",
+                format!("Defaults to {DEFAULT_ROLLOUT_WAIT_SECONDS}."),
+            ),
+            (
+                "spec.redis.maxmemoryPolicy",
+                format!("Defaults to `{}`", name(&DEFAULT_MAXMEMORY_POLICY)),
+            ),
+            (
+                "spec.persistence.aof.fsync",
+                format!("`{}` (the default)", name(&DEFAULT_FSYNC)),
+            ),
+            (
+                "spec.persistence.rdb",
+                format!("Defaults to {}.", rdb.join(", ")),
+            ),
+            (
+                "spec.sentinel.replicas",
+                format!("Defaults to {DEFAULT_SENTINEL_REPLICAS}."),
+            ),
+            (
+                "spec.sentinel.downAfterMilliseconds",
+                format!("Defaults to {DEFAULT_DOWN_AFTER}."),
+            ),
+            (
+                "spec.sentinel.failoverTimeout",
+                format!("Defaults to {DEFAULT_FAILOVER_TIMEOUT}."),
+            ),
+            (
+                "spec.sentinel.parallelSyncs",
+                format!("Defaults to {DEFAULT_PARALLEL_SYNCS}."),
+            ),
+            (
+                "spec.clients.mode",
+                format!("`{}` (the default", name(&DEFAULT_CLIENT_MODE)),
+            ),
+        ];
+        for (path, default) in stated {
+            let text = explain(path).unwrap_or_else(|e| panic!("{path}: {e}"));
+            let text = text.split_whitespace().collect::<Vec<_>>().join(" ");
+            assert!(
+                text.contains(&default),
+                "{path} does not say {default:?}:\n{text}"
+            );
+        }
+    }
+
+    /// How a profile spells an enum default (its serde name).
+    fn name<T: serde::Serialize>(value: &T) -> String {
+        match serde_json::to_value(value) {
+            Ok(serde_json::Value::String(name)) => name,
+            other => panic!("not a unit enum variant: {other:?}"),
+        }
+    }
+}

@@ -15,6 +15,7 @@ pub mod krm;
 pub mod kustomize;
 pub mod memory;
 pub mod next_steps;
+pub mod old_redis;
 pub mod pipeline;
 pub mod plan;
 pub mod position;

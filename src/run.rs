@@ -18,8 +18,9 @@ use crate::cli::{
     ValidateArgs,
 };
 use crate::diagnostic::{self, Finding};
+use crate::old_redis;
 use crate::profile::load::Source;
-use crate::render::{clients, old_redis, runbook};
+use crate::render::{clients, runbook};
 use crate::resolve::Deployment;
 use crate::{emit, kustomize, pipeline, render};
 

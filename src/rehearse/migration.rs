@@ -29,8 +29,8 @@ use super::resp::{Conn, Reply, info_field};
 use super::rig::Rig;
 use super::runtime::{Cluster, Dns};
 use super::{Manifests, PASSWORD, Secrets};
+use crate::old_redis::OldRedis;
 use crate::render::migration::{self as rendered_migration, PHASES};
-use crate::render::old_redis::OldRedis;
 use crate::resolve::{Deployment, REDIS_PORT, SENTINEL_PORT};
 
 /// Keys the old Redis holds before the migration starts.

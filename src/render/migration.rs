@@ -20,10 +20,10 @@ use k8s_openapi::api::networking::v1::{
 use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
 use serde::Serialize;
 
+use crate::old_redis::OldRedis;
 use crate::profile::spec::ObjectRef;
 use crate::render::clients;
 use crate::render::meta::{self, Role};
-use crate::render::old_redis::OldRedis;
 use crate::render::runbook::OpsContext;
 use crate::render::tree;
 use crate::resolve::{Deployment, Migration};

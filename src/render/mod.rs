@@ -8,7 +8,6 @@ pub mod meta;
 pub mod migration;
 pub mod monitoring;
 pub mod network;
-pub mod old_redis;
 mod pod;
 pub mod policy;
 pub mod redis;

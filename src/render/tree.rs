@@ -3,7 +3,8 @@
 
 use std::path::Path;
 
-use crate::render::{self, clients, migration, old_redis, runbook};
+use crate::old_redis;
+use crate::render::{self, clients, migration, runbook};
 use crate::resolve::Deployment;
 use crate::validate;
 

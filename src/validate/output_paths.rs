@@ -2,9 +2,9 @@
 //! `check --out`, which only those commands know.
 
 use crate::diagnostic::Finding;
+use crate::old_redis;
 use crate::profile::source_map::SourceMap;
 use crate::profile::spec::Profile;
-use crate::render::old_redis;
 use crate::resolve;
 
 /// Where the migration base of a tree rendered into `out` is (`spec.migration.base`, or its

@@ -67,3 +67,49 @@ pub fn check_for_tree(source: &Source, out: &Path) -> Checked {
     }
     checked
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn source(edit: impl Fn(&str) -> String) -> Source {
+        Source {
+            name: "p.yaml".into(),
+            text: edit(&Source::embedded_default().text),
+        }
+    }
+
+    #[test]
+    fn a_valid_profile_gives_its_deployment_resolved_under_its_name() {
+        let checked = check(&source(str::to_string));
+        assert_eq!(checked.findings, vec![]);
+        let (_, dep) = checked.valid().expect("the reference profile is valid");
+        assert_eq!(dep.source, "p.yaml");
+        assert_eq!(
+            dep.sentinel.quorum,
+            resolve::quorum_for(dep.sentinel.replicas)
+        );
+    }
+
+    #[test]
+    fn an_error_finding_withholds_the_deployment() {
+        let text = Source::embedded_default().text;
+        assert!(text.contains("quorum: 2"), "the edit below must apply");
+        let checked = check(&source(|t| t.replace("quorum: 2", "quorum: 1")));
+        let fields: Vec<_> = checked
+            .findings
+            .iter()
+            .filter_map(|f| f.field.as_deref())
+            .collect();
+        assert_eq!(fields, ["spec.sentinel.quorum"]);
+        assert!(checked.loaded.is_some(), "it loaded");
+        assert!(checked.valid().is_none());
+    }
+
+    #[test]
+    fn a_profile_that_does_not_load_has_no_deployment() {
+        let checked = check(&source(|_| "kind: [".into()));
+        assert!(checked.loaded.is_none());
+        assert!(checked.findings.iter().any(Finding::is_error));
+    }
+}

@@ -16,7 +16,7 @@ use std::path::Path;
 
 use crate::diagnostic::Finding;
 use crate::kustomization::workloads::{Container, Seen, Workload, read};
-use crate::profile::load::SourceMap;
+use crate::profile::source_map::SourceMap;
 use crate::profile::spec::{ClientMode, Profile};
 use crate::render::clients::{self, kind_name};
 use crate::render::layout;

@@ -5,6 +5,7 @@ use std::fmt::Write as _;
 
 use crate::render::{meta, monitoring};
 use crate::resolve::{Deployment, quorum_for};
+use crate::validate::rules;
 
 /// The verdict on one item.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -42,7 +43,7 @@ pub fn evaluate(dep: &Deployment) -> Vec<Item> {
         (false, None) => "RDB snapshots",
         (true, None) => "no RDB and no AOF",
     };
-    let persistent = !dep.persistence.rdb.is_empty() || dep.persistence.aof_fsync.is_some();
+    let persistent = rules::is_persistent(dep);
     let limits = format!(
         "Redis {} CPU / {}, Sentinel {} CPU / {}{}",
         dep.redis.resources.limits_cpu,
@@ -57,16 +58,16 @@ pub fn evaluate(dep: &Deployment) -> Vec<Item> {
     );
     vec![
         item(
-            sentinels >= 3,
+            rules::survives_a_lost_sentinel(sentinels),
             "3+ Sentinels",
-            if sentinels >= 3 {
+            if rules::survives_a_lost_sentinel(sentinels) {
                 format!("{sentinels} Sentinels: a majority remains when one is lost")
             } else {
                 format!("only {sentinels}: losing one leaves no majority to fail over")
             },
         ),
         item(
-            quorum == quorum_for(sentinels),
+            rules::quorum_is_majority(quorum, sentinels),
             "quorum n/2+1",
             format!(
                 "quorum {quorum} of {sentinels} Sentinels (the majority is {})",

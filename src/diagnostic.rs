@@ -3,7 +3,7 @@
 
 use std::fmt;
 
-use crate::profile::yaml::Pos;
+use crate::position::Pos;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 pub enum Severity {
@@ -129,42 +129,22 @@ pub fn tally(findings: &[Finding]) -> String {
 }
 
 /// The closest of `candidates` to a misspelt `word`, if one is close enough to be what was
-/// meant (at most a third of the word's letters wrong, and at least one right).
+/// meant (at most a third of the word's letters wrong, and at least one right). Distance is
+/// optimal string alignment: Levenshtein with a swap of two neighbouring letters counted as
+/// one edit (`quorom` → `quorum` is one substitution; `qourum` → `quorum` one swap).
 pub fn did_you_mean<'a>(word: &str, candidates: &[&'a str]) -> Option<&'a str> {
     let limit = (word.chars().count() / 3).max(1);
     candidates
         .iter()
-        .map(|c| (edit_distance(&word.to_lowercase(), &c.to_lowercase()), *c))
+        .map(|c| {
+            (
+                strsim::osa_distance(&word.to_lowercase(), &c.to_lowercase()),
+                *c,
+            )
+        })
         .filter(|(distance, _)| *distance <= limit)
         .min()
         .map(|(_, c)| c)
-}
-
-/// Levenshtein distance, counting a swap of two neighbouring letters as one edit
-/// (`quorom` → `quorum` is one substitution; `qourum` → `quorum` one swap).
-fn edit_distance(a: &str, b: &str) -> usize {
-    let a: Vec<char> = a.chars().collect();
-    let b: Vec<char> = b.chars().collect();
-    let mut rows = vec![vec![0usize; b.len() + 1]; a.len() + 1];
-    for (i, row) in rows.iter_mut().enumerate() {
-        row[0] = i;
-    }
-    for (j, cell) in rows[0].iter_mut().enumerate() {
-        *cell = j;
-    }
-    for i in 1..=a.len() {
-        for j in 1..=b.len() {
-            let cost = usize::from(a[i - 1] != b[j - 1]);
-            let mut best = (rows[i - 1][j] + 1)
-                .min(rows[i][j - 1] + 1)
-                .min(rows[i - 1][j - 1] + cost);
-            if i > 1 && j > 1 && a[i - 1] == b[j - 2] && a[i - 2] == b[j - 1] {
-                best = best.min(rows[i - 2][j - 2] + 1);
-            }
-            rows[i][j] = best;
-        }
-    }
-    rows[a.len()][b.len()]
 }
 
 #[cfg(test)]

@@ -16,9 +16,6 @@ use anyhow::{Context, Result, bail};
 
 /// The record of the files `render --out` wrote, one relative path a line, in DIR.
 pub const MANIFEST: &str = ".redis-sentinel-gen.files";
-/// The tree's top-level kustomization, so an overlay can include the deployment as a
-/// directory (`resources: [../redis]`).
-pub const KUSTOMIZATION: &str = "kustomization.yaml";
 /// Temp names tried per file before giving up: each is created exclusively, so a name taken
 /// by anything (a planted link included) is skipped, never written through.
 const TEMP_ATTEMPTS: u32 = 64;

@@ -1,7 +1,8 @@
 //! redis-sentinel-gen: one typed profile → a validated Redis Sentinel deployment for Kubernetes.
 //!
-//! The pipeline, one module per stage: `profile` (load) → `validate` → `resolve` → `render`
-//! → `emit`.
+//! The pipeline, one module per stage: `profile` (load) → `resolve` → `validate` → `render`
+//! → `emit`, run by `pipeline` for every adapter (`run` for the command line, `krm`,
+//! `kustomize`).
 
 pub mod base;
 pub mod checklist;
@@ -15,7 +16,9 @@ pub mod kustomization;
 pub mod kustomize;
 pub mod memory;
 pub mod next_steps;
+pub mod pipeline;
 pub mod plan;
+pub mod position;
 pub mod profile;
 pub mod quantity;
 pub mod rehearse;

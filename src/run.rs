@@ -1,5 +1,5 @@
-//! What each command does: load → validate → resolve → render → emit, with findings on
-//! stderr and the exit code of DESIGN §3.1.
+//! What each command does: the pipeline (load → resolve → validate, `crate::pipeline`), then
+//! render → emit, with findings on stderr and the exit code of DESIGN §3.1.
 
 use std::ffi::OsString;
 use std::io::{IsTerminal, Write};
@@ -7,16 +7,22 @@ use std::path::Path;
 
 use clap::{CommandFactory, Parser};
 
+mod adapters;
+mod check;
+
+use adapters::{run_install_plugin, run_krm, run_kustomize_plugin};
+use check::{run_check, shell_word};
+
 use crate::cli::{
-    CheckArgs, ChecklistArgs, Cli, Command, ExplainArgs, InitArgs, InstallPluginArgs, PlanArgs,
-    RehearseArgs, RenderArgs, ValidateArgs,
+    ChecklistArgs, Cli, Command, ExplainArgs, InitArgs, PlanArgs, RehearseArgs, RenderArgs,
+    ValidateArgs,
 };
 use crate::diagnostic::{self, Finding};
 use crate::kustomization::old_redis;
-use crate::profile::load::{self, Capped, Loaded, Source, read_capped_from};
-use crate::render::{clients, migration, runbook};
+use crate::profile::load::Source;
+use crate::render::{clients, runbook};
 use crate::resolve::Deployment;
-use crate::{base, emit, krm, kustomize, render, resolve, validate};
+use crate::{emit, kustomize, pipeline, render};
 
 mod rehearse_from;
 
@@ -86,45 +92,24 @@ where
     }
 }
 
-/// Load and validate one source: the profile (if structurally sound) and every finding.
-fn check(source: &Source) -> (Option<Loaded>, Vec<Finding>) {
-    match load::load(source) {
-        Ok(loaded) => {
-            let findings = validate::validate(&loaded.profile, &loaded.map);
-            (Some(loaded), findings)
-        }
-        Err(findings) => (None, findings),
-    }
-}
-
 fn print_findings(findings: &[Finding]) {
     for finding in findings {
         eprintln!("{finding}");
     }
 }
 
-/// The profile named on the command line, or the embedded default; unreadable is a finding.
-/// The profile at `profile` (or the embedded default), read, validated and resolved; the
-/// exit code when it cannot be, with the findings already printed.
+/// The profile at `profile` (or the embedded default), through the pipeline; the exit code
+/// when it is not valid, with the findings already printed.
 fn read_valid(profile: Option<&Path>) -> Result<Deployment, i32> {
-    resolve_valid(&read_source(profile)?)
+    let source = read_source(profile)?;
+    valid_or_exit(&source, pipeline::check(&source))
 }
 
-/// As [`read_valid`], for a command that writes or checks the tree in `out`: the paths the
-/// profile gives relative to that directory (`spec.migration.base`) are checked too.
+/// As [`read_valid`], for a command that writes or checks the tree in `out`
+/// ([`pipeline::check_for_tree`]).
 fn read_valid_for_tree(profile: Option<&Path>, out: &Path) -> Result<Deployment, i32> {
     let source = read_source(profile)?;
-    let (loaded, mut findings) = check(&source);
-    if let Some(loaded) = &loaded {
-        findings.extend(validate::output_paths(&loaded.profile, &loaded.map, out));
-        findings.extend(base::migration_base_findings(
-            &loaded.profile,
-            &loaded.map,
-            out,
-        ));
-        diagnostic::sort(&mut findings);
-    }
-    resolve_checked(&source, loaded, &findings)
+    valid_or_exit(&source, pipeline::check_for_tree(&source, out))
 }
 
 fn read_source(profile: Option<&Path>) -> Result<Source, i32> {
@@ -137,62 +122,20 @@ fn read_source(profile: Option<&Path>) -> Result<Source, i32> {
     }
 }
 
-/// Validate `source` (findings on stderr) and resolve it; `Err` carries the exit code.
-fn resolve_valid(source: &Source) -> Result<Deployment, i32> {
-    let (loaded, findings) = check(source);
-    resolve_checked(source, loaded, &findings)
-}
-
-/// Print `findings` and resolve `loaded` unless one of them is an error.
-fn resolve_checked(
-    source: &Source,
-    loaded: Option<Loaded>,
-    findings: &[Finding],
-) -> Result<Deployment, i32> {
-    print_findings(findings);
-    match loaded {
-        Some(loaded) if !findings.iter().any(Finding::is_error) => {
-            Ok(resolve::resolve(&loaded.profile, &source.name))
-        }
-        _ => {
+/// Print the findings of `checked`, and give its deployment unless one of them is an error.
+fn valid_or_exit(source: &Source, checked: pipeline::Checked) -> Result<Deployment, i32> {
+    print_findings(&checked.findings);
+    let tally = diagnostic::tally(&checked.findings);
+    match checked.valid() {
+        Some((_, dep)) => Ok(dep),
+        None => {
             eprintln!(
-                "error: {} is not a valid profile ({}); nothing rendered",
-                source.name,
-                diagnostic::tally(findings)
+                "error: {} is not a valid profile ({tally}); nothing rendered",
+                source.name
             );
             Err(EXIT_INVALID)
         }
     }
-}
-
-/// Every file of the `--out` tree, relative to it. `render --out` writes exactly these (plus
-/// its record of them, [`emit::MANIFEST`]) and `check` compares exactly these, so the two can
-/// never disagree about the tree. In this order: `redis-sentinel.yaml`, `kustomization.yaml`,
-/// the `clients/` Component, the `migration/` README, script, deployment copy and phases,
-/// `RUNBOOK.md`.
-fn output_tree(dep: &Deployment, out: &Path) -> anyhow::Result<Vec<(String, String)>> {
-    let deployment = render::redis_sentinel_yaml(dep)?;
-    let mut files = clients::files(dep)?;
-    // The old Redis as the base shows it, when it can be read (validation has said when not).
-    let old = dep.migration.as_ref().and_then(|m| {
-        old_redis::find(
-            &validate::join_lexically(out, &m.base),
-            &m.from.host,
-            m.from.port,
-        )
-        .ok()
-    });
-    files.extend(migration::files(dep, &deployment, old.as_ref())?);
-    files.insert(
-        0,
-        (
-            emit::KUSTOMIZATION.to_string(),
-            migration::deployment_kustomization(dep)?,
-        ),
-    );
-    files.insert(0, (render::GENERATED_FILE.to_string(), deployment));
-    files.push((runbook::RUNBOOK.to_string(), runbook::runbook(dep)?));
-    Ok(files)
 }
 
 fn report(result: anyhow::Result<()>) -> i32 {
@@ -222,7 +165,7 @@ fn run_render(args: &RenderArgs) -> i32 {
         Err(code) => return code,
     };
     report(match &args.out {
-        Some(dir) => output_tree(&dep, dir)
+        Some(dir) => render::tree::output_tree(&dep, dir)
             .and_then(|files| emit::write_tree(dir, &clients::header(&dep), &files))
             .map(|()| {
                 if !args.quiet {
@@ -239,7 +182,7 @@ fn run_validate(args: &ValidateArgs) -> i32 {
     let mut invalid_files = 0;
     for path in &args.files {
         let findings = match Source::read(path) {
-            Ok(source) => check(&source).1,
+            Ok(source) => pipeline::check(&source).findings,
             Err(finding) => vec![*finding],
         };
         print_findings(&findings);
@@ -259,167 +202,6 @@ fn run_validate(args: &ValidateArgs) -> i32 {
         EXIT_OK
     } else {
         EXIT_INVALID
-    }
-}
-
-fn run_check(args: &CheckArgs) -> i32 {
-    let dep = match read_valid_for_tree(args.profile.as_deref(), &args.out) {
-        Ok(dep) => dep,
-        Err(code) => return code,
-    };
-    let stale = match output_tree(&dep, &args.out)
-        .and_then(|files| emit::check_tree(&args.out, &clients::header(&dep), &files))
-    {
-        Ok(stale) => stale,
-        Err(e) => return report(Err(e)),
-    };
-    if stale.is_empty() {
-        return EXIT_OK;
-    }
-    let diffs: String = stale.iter().map(|file| file.diff.as_str()).collect();
-    if let Err(e) = print_stdout(&diffs) {
-        return report(Err(e));
-    }
-    let mut fix = vec![fix_program()];
-    fix.push("render".to_string());
-    if let Some(profile) = &args.profile {
-        fix.push(shell_word(&profile.display().to_string()));
-    }
-    fix.push("--out".to_string());
-    fix.push(shell_word(&args.out.display().to_string()));
-    let changed: Vec<&str> = stale
-        .iter()
-        .filter(|s| !s.leftover)
-        .map(|s| s.relative.as_str())
-        .collect();
-    let leftovers: Vec<&str> = stale
-        .iter()
-        .filter(|s| s.leftover)
-        .map(|s| s.relative.as_str())
-        .collect();
-    let mut what = Vec::new();
-    if !changed.is_empty() {
-        what.push(format!("differs: {}", changed.join(", ")));
-    }
-    if !leftovers.is_empty() {
-        what.push(format!(
-            "generated earlier and no longer rendered (render removes them): {}",
-            leftovers.join(", ")
-        ));
-    }
-    eprintln!(
-        "error: rendered output in {} is out of date with {}\n  {}\n  fix: {}",
-        args.out.display(),
-        dep.source,
-        what.join("\n  "),
-        fix.join(" ")
-    );
-    if std::env::var_os("PRE_COMMIT").is_some() {
-        eprintln!(
-            "  then: git add {} && pre-commit run --all-files",
-            shell_word(&args.out.display().to_string())
-        );
-    }
-    EXIT_INVALID
-}
-
-/// The program in the printed fix command: under pre-commit (which sets `PRE_COMMIT` for its
-/// hooks) this binary's own path, since pre-commit's environment is not on the user's PATH, so
-/// the command works where the hook ran; the plain name otherwise.
-fn fix_program() -> String {
-    std::env::var_os("PRE_COMMIT")
-        .and_then(|_| std::env::current_exe().ok())
-        .map_or_else(
-            || "redis-sentinel-gen".to_string(),
-            |exe| shell_word(&exe.display().to_string()),
-        )
-}
-
-/// `word` as one shell word: as is when it holds only characters no shell treats specially,
-/// else single-quoted, so the printed fix command can be pasted.
-fn shell_word(word: &str) -> String {
-    let plain = !word.is_empty()
-        && word
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || "/._-+=:,@".contains(c));
-    if plain {
-        word.to_string()
-    } else {
-        format!("'{}'", word.replace('\'', r"'\''"))
-    }
-}
-
-/// `bare`: started with no subcommand. Then empty stdin (`</dev/null`, a CI step without
-/// input) is a usage error rather than a malformed ResourceList: nobody meant to call a KRM
-/// function.
-fn run_krm(bare: bool) -> i32 {
-    let input = match read_capped_from(std::io::stdin().lock(), krm::MAX_INPUT_BYTES) {
-        Ok(Capped::Whole(input)) => input,
-        Ok(Capped::TooLarge) => {
-            eprintln!(
-                "error: the ResourceList on stdin is larger than {} bytes; no kustomize or kpt \
-                 pipeline of one Redis deployment needs that much",
-                krm::MAX_INPUT_BYTES
-            );
-            return EXIT_INVALID;
-        }
-        Err(e) => {
-            eprintln!("error: cannot read the ResourceList from stdin: {e}");
-            return EXIT_INVALID;
-        }
-    };
-    if bare && input.trim().is_empty() {
-        let _ = Cli::command().write_help(&mut std::io::stderr());
-        return EXIT_USAGE;
-    }
-    let outcome = krm::process(&input);
-    print_findings(&outcome.findings);
-    if let Some(problem) = &outcome.problem {
-        eprintln!("error: {problem}");
-    }
-    let printed = outcome.output.as_deref().map_or(Ok(()), print_stdout);
-    if let Err(e) = printed {
-        return report(Err(e));
-    }
-    if outcome.failed() {
-        EXIT_INVALID
-    } else {
-        EXIT_OK
-    }
-}
-
-fn run_kustomize_plugin(args: &[OsString]) -> i32 {
-    let [config] = args else {
-        eprintln!(
-            "error: as the kustomize plugin RedisSentinel this program takes exactly one \
-             argument, the generator config file (kustomize passes it)"
-        );
-        return EXIT_USAGE;
-    };
-    let source = match kustomize::plugin_source(Path::new(config)) {
-        Ok(source) => source,
-        Err(finding) => {
-            print_findings(&[*finding]);
-            return EXIT_INVALID;
-        }
-    };
-    let dep = match resolve_valid(&source) {
-        Ok(dep) => dep,
-        Err(code) => return code,
-    };
-    report(render::redis_sentinel_yaml(&dep).and_then(|yaml| print_stdout(&yaml)))
-}
-
-fn run_install_plugin(args: &InstallPluginArgs) -> i32 {
-    match kustomize::install_plugin(args.dir.as_deref()) {
-        Ok(link) => {
-            eprintln!(
-                "installed: {} -> this binary\n  use: kubectl kustomize --enable-alpha-plugins DIR",
-                link.display()
-            );
-            EXIT_OK
-        }
-        Err(e) => report(Err(e)),
     }
 }
 
@@ -585,7 +367,7 @@ fn run_init(args: &InitArgs) -> i32 {
         name: "the generated profile".to_string(),
         text: text.clone(),
     };
-    let (_, findings) = check(&source);
+    let findings = pipeline::check(&source).findings;
     if findings.iter().any(Finding::is_error) {
         print_findings(&findings);
         eprintln!("error: the profile made from the base is not valid; nothing written");

@@ -27,10 +27,10 @@ mod results;
 use resource_list::{Item, ResourceList};
 
 use crate::diagnostic::{Finding, Severity};
-use crate::profile::load::{self, Source};
+use crate::pipeline;
+use crate::profile::load::Source;
 use crate::render::{self, serialize};
-use crate::resolve::{self, Deployment};
-use crate::validate;
+use crate::resolve::Deployment;
 use crate::yaml_tree::Yaml;
 use ownership::owner;
 use paths::{config_file, generated_path};
@@ -165,13 +165,10 @@ impl Run<'_, '_> {
             name: self.source_name.clone(),
             text: resource_list::standalone(function_config),
         };
-        let (loaded, mut findings) = match load::load(&source) {
-            Ok(loaded) => {
-                let findings = validate::validate(&loaded.profile, &loaded.map);
-                (Some(loaded), findings)
-            }
-            Err(findings) => (None, findings),
-        };
+        let pipeline::Checked {
+            loaded,
+            mut findings,
+        } = pipeline::check(&source);
         // Positions refer to the functionConfig as the orchestrator re-formatted it, not to
         // the user's file: naming the field is what holds.
         for finding in &mut findings {
@@ -179,10 +176,9 @@ impl Run<'_, '_> {
         }
         let invalid = findings.iter().any(Finding::is_error);
         self.findings = findings;
-        let Some(loaded) = loaded.filter(|_| !invalid) else {
+        let Some((loaded, dep)) = loaded.filter(|_| !invalid) else {
             return Ok(());
         };
-        let dep = resolve::resolve(&loaded.profile, &self.source_name);
         if self.client_containers_missing(&loaded, &dep) {
             return Ok(());
         }

@@ -45,3 +45,7 @@ pub const MAX_BACKUP_RETENTION: u32 = 1000;
 /// `masterName`: Redis has no limit, but the name is repeated in every Sentinel command line,
 /// client environment and runbook command; a DNS name's length is plenty.
 pub const MAX_MASTER_NAME: u32 = 253;
+
+/// The largest `spec.redis.rolloutWaitSeconds`: a pod that cannot stop within an hour
+/// blocks node drains for longer than any operator waits.
+pub const MAX_ROLLOUT_WAIT_SECONDS: u32 = 3600;

@@ -8,5 +8,6 @@ pub mod load;
 pub mod schema;
 pub mod schema_rules;
 pub mod shape;
+pub mod source_map;
 pub mod spec;
 pub mod yaml;

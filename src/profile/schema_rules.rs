@@ -13,8 +13,8 @@ use crate::profile::bounds::{
 };
 use crate::profile::grammar;
 use crate::profile::spec::{API_VERSION, KIND};
-use crate::render::config_files::SHUTDOWN_RESERVE_SECONDS;
 use crate::resolve;
+use crate::resolve::SHUTDOWN_RESERVE_SECONDS;
 
 /// The longest `namePrefix`: `<prefix>redis-sentinel` must fit a StatefulSet name (52, its
 /// pods' `controller-revision-hash` label being `<name>-<10 characters>`).

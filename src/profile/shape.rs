@@ -6,8 +6,8 @@
 use serde_json::Value;
 
 use crate::diagnostic::{Finding, did_you_mean};
-use crate::profile::load::SourceMap;
 use crate::profile::schema::structural_schema;
+use crate::profile::source_map::{SourceMap, child_path};
 use crate::profile::yaml::{Entry, Node, NodeKind};
 
 /// Every structural finding in `document`, in no particular order.
@@ -484,23 +484,6 @@ fn is_bool(text: &str) -> bool {
 fn quoted_list(items: &[&str]) -> String {
     let quoted: Vec<String> = items.iter().map(|i| format!("`{i}`")).collect();
     quoted.join(", ")
-}
-
-/// `spec` + `quorum` → `spec.quorum`; keys that are not plain identifiers (label keys such
-/// as `app.kubernetes.io/name`) are bracketed so the path stays unambiguous.
-pub fn child_path(parent: &str, key: &str) -> String {
-    let plain = key
-        .chars()
-        .next()
-        .is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
-        && key
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-');
-    match (parent.is_empty(), plain) {
-        (true, true) => key.to_string(),
-        (false, true) => format!("{parent}.{key}"),
-        (_, false) => format!("{parent}[{key:?}]"),
-    }
 }
 
 #[cfg(test)]

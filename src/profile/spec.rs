@@ -170,7 +170,7 @@ pub struct RedisSpec {
     /// sync and not stopping itself, before it leaves (so a rollout takes down one Redis pod
     /// at a time). Cover a full resync of your data set. 0 to 3600. Defaults to 120.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[schemars(range(max = crate::resolve::MAX_ROLLOUT_WAIT_SECONDS))]
+    #[schemars(range(max = MAX_ROLLOUT_WAIT_SECONDS))]
     pub rollout_wait_seconds: Option<u32>,
 }
 

@@ -5,22 +5,13 @@ use std::collections::HashMap;
 
 use serde_saphyr::granit_parser::{Event, Marker, Parser, ScalarStyle, ScanError, Span};
 
-/// A 1-based line and column in the profile file.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
-pub struct Pos {
-    pub line: usize,
-    pub column: usize,
-}
+use crate::position::Pos;
 
-impl Pos {
-    /// The start of the file: where findings about the file as a whole point.
-    pub const START: Pos = Pos { line: 1, column: 1 };
-
-    fn of(marker: &Marker) -> Pos {
-        Pos {
-            line: marker.line().max(1),
-            column: marker.col() + 1,
-        }
+/// The position a parser marker points at.
+fn pos_of(marker: &Marker) -> Pos {
+    Pos {
+        line: marker.line().max(1),
+        column: marker.col() + 1,
     }
 }
 
@@ -116,7 +107,7 @@ pub fn parse_document(text: &str) -> Result<Node, ParseFailure> {
         match event {
             Event::DocumentStart(..) if !documents.is_empty() => {
                 return Err(ParseFailure::MultipleDocuments {
-                    pos: Pos::of(&span.start),
+                    pos: pos_of(&span.start),
                 });
             }
             Event::DocumentEnd => documents.extend(builder.finished.take()),
@@ -131,7 +122,7 @@ pub fn parse_document(text: &str) -> Result<Node, ParseFailure> {
 
 fn syntax(error: ScanError) -> ParseFailure {
     ParseFailure::Syntax {
-        pos: Pos::of(error.marker()),
+        pos: pos_of(error.marker()),
         message: error.kind().to_string(),
     }
 }
@@ -158,7 +149,7 @@ struct Open {
 
 impl Builder {
     fn push(&mut self, event: Event<'_>, span: Span) {
-        let pos = Pos::of(&span.start);
+        let pos = pos_of(&span.start);
         match event {
             Event::Scalar(text, style, anchor, tag) => {
                 self.count(1, pos);

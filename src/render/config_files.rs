@@ -7,7 +7,9 @@ use serde::Serialize;
 use crate::memory;
 use crate::profile::spec::{Fsync, SavePoint};
 use crate::render::layout;
-use crate::resolve::{Deployment, REDIS_PORT, SENTINEL_PORT};
+use crate::resolve::{
+    Deployment, REDIS_PORT, SENTINEL_PORT, SHUTDOWN_RESERVE_SECONDS, SHUTDOWN_TIMEOUT_SECONDS,
+};
 use crate::templates;
 
 /// What every template sees. Every value is already safe to write into a config file or a
@@ -88,13 +90,6 @@ pub fn repl_backlog_mib(limits_memory: &str) -> u64 {
     const MIB: u64 = 1024 * 1024;
     (crate::resolve::bytes(limits_memory) / 32 / MIB).clamp(4, 256)
 }
-
-/// Time Redis needs after the preStop hook to let replicas catch up, write its final
-/// snapshot and exit.
-pub const SHUTDOWN_RESERVE_SECONDS: u32 = 10;
-/// The part of [`SHUTDOWN_RESERVE_SECONDS`] Redis may wait for lagging replicas
-/// (`shutdown-timeout`); the rest is left for the final save.
-pub const SHUTDOWN_TIMEOUT_SECONDS: u32 = 5;
 
 impl ConfigContext {
     pub fn new(dep: &Deployment) -> Self {

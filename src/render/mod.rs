@@ -15,15 +15,14 @@ pub mod runbook;
 pub mod sentinel;
 pub mod serialize;
 pub mod services;
+pub mod tree;
 
 use anyhow::{Context, Result};
 use k8s_openapi::api::core::v1::ConfigMap;
 
 use crate::resolve::Deployment;
 
-/// The file [`redis_sentinel_yaml`] is written to: `render --out` writes it at the top of the
-/// output tree, and the KRM function names its generated items after it, beside the profile.
-pub const GENERATED_FILE: &str = "redis-sentinel.yaml";
+pub use tree::GENERATED_FILE;
 
 /// `redis-sentinel.yaml`: every Kubernetes object of the deployment as one YAML stream,
 /// headed by the "generated — do not edit" comment, in this fixed order:

@@ -388,3 +388,108 @@ fn not_a_resource_list_fails_without_output() {
     assert!(output.stdout.is_empty());
     assert!(String::from_utf8_lossy(&output.stderr).contains("not a ResourceList"));
 }
+
+/// The parser's events (data only: no positions, no comments) of the value of the root
+/// mapping's `key` in `text`; panics when `text` is not YAML.
+fn value_events(text: &str, key: &str) -> Vec<String> {
+    use serde_saphyr::granit_parser::{Event, Parser};
+    let mut events = Vec::new();
+    let mut depth = 0usize;
+    let mut want_key = true;
+    let mut last_key = String::new();
+    let mut capture = false;
+    for next in Parser::new_from_str(text) {
+        let (event, _) = next.unwrap_or_else(|e| panic!("not YAML: {e}\n{text}"));
+        let opens = matches!(event, Event::MappingStart(..) | Event::SequenceStart(..));
+        let closes = matches!(event, Event::MappingEnd | Event::SequenceEnd);
+        if !(opens || closes || matches!(event, Event::Scalar(..) | Event::Alias(_))) {
+            continue;
+        }
+        if closes {
+            depth -= 1;
+        }
+        if depth == 1 && !closes {
+            // A node starts in the root mapping: a key, or the value of the last key.
+            if want_key {
+                last_key = match &event {
+                    Event::Scalar(value, ..) => value.to_string(),
+                    _ => String::new(),
+                };
+            } else {
+                capture = last_key == key;
+            }
+        }
+        if capture {
+            events.push(format!("{event:?}"));
+        }
+        if opens {
+            depth += 1;
+        }
+        if depth == 1 && !opens {
+            capture = false;
+            want_key = !want_key;
+        }
+    }
+    events
+}
+
+/// A block scalar (`|`, `>`, chomping and indentation indicators) as the functionConfig or
+/// in an item comes back as the same value in valid YAML. The parser's span of a block scalar
+/// starts at its first content line, and the functionConfig used to be copied from there: its
+/// `>-` header was lost, so the text came back as a mapping or as invalid YAML.
+#[test]
+fn block_scalars_come_back_as_the_same_values() {
+    let head = "apiVersion: config.kubernetes.io/v1\nkind: ResourceList\n";
+    let items =
+        "items:\n- >-\n  a: b\n  c\n- x: |2-\n     a\n    b\n  y: |+\n    keep\n\n- |\n  lit\n";
+    let configs = [
+        "functionConfig: >-\n  a: b\n  c\n",
+        "functionConfig: >\n  a: b\n\n  c\n",
+        "functionConfig: |-\n  a: b\n  c\n",
+        "functionConfig: |+\n  a: b\n\n\n",
+        "functionConfig: |2\n    a: b\n   c\n",
+        "functionConfig: >1-\n   a: b\n  c\n",
+        "functionConfig: |\n  - a\n  - b\n",
+        "functionConfig: >-\n  # not a comment\n  a: b\n",
+        "functionConfig:\n  # a comment\n  >- # another\n  a: b\n",
+        "functionConfig: &x >-\n  a: b\n",
+        "functionConfig: !!str >-\n  a: b\n",
+        // The shape the fuzz test found: header and content less indented than usual.
+        "functionConfig:\n >-\n apiVersion: v1\n  kind: K\n",
+    ];
+    let mut failures = Vec::new();
+    for config in configs {
+        let input = format!("{head}{items}{config}");
+        let output = run_with_stdin(&["krm"], &input);
+        let stdout = String::from_utf8_lossy(&output.stdout).to_string();
+        let outcome = std::panic::catch_unwind(|| {
+            for key in ["items", "functionConfig"] {
+                let (before, after) = (value_events(&input, key), value_events(&stdout, key));
+                assert!(!before.is_empty(), "no {key} in\n{input}");
+                assert_eq!(before, after, "{key} changed");
+            }
+            // Not a profile: the function says so, as for any other string.
+            assert_eq!(output.status.code(), Some(1), "exit code");
+            assert!(
+                stdout.contains("a profile is a mapping"),
+                "no `a profile is a mapping` result"
+            );
+        });
+        if let Err(why) = outcome {
+            let why = why
+                .downcast_ref::<String>()
+                .cloned()
+                .unwrap_or_else(|| "panic".into());
+            failures.push(format!(
+                "--- input:\n{input}--- output:\n{stdout}--- {why}\n"
+            ));
+        }
+    }
+    assert!(
+        failures.is_empty(),
+        "{} of {} block scalars changed:\n{}",
+        failures.len(),
+        configs.len(),
+        failures.join("\n")
+    );
+}

@@ -59,6 +59,7 @@ pub fn read(text: &str) -> Result<ResourceList<'_>, String> {
         anchors: HashMap::new(),
         documents: 0,
         last_started: None,
+        last_end: 0,
     };
     loop {
         let (event, span) = match parser.next() {
@@ -105,6 +106,8 @@ pub(super) struct Reader<'a> {
     documents: usize,
     /// The node whose properties an `Anchor` event may still move the start of.
     last_started: Option<Slot>,
+    /// End of the last node or collection event: a block scalar's header lies after it.
+    last_end: usize,
 }
 
 fn byte(marker: &Marker) -> usize {
@@ -137,6 +140,23 @@ impl<'a> Reader<'a> {
     }
 
     fn event(&mut self, event: Event<'a>, span: Span) -> Result<(), String> {
+        let structural = matches!(
+            event,
+            Event::Scalar(..)
+                | Event::Alias(_)
+                | Event::MappingStart(..)
+                | Event::SequenceStart(..)
+                | Event::MappingEnd
+                | Event::SequenceEnd
+        );
+        self.handle(event, span)?;
+        if structural {
+            self.last_end = self.last_end.max(byte(&span.end));
+        }
+        Ok(())
+    }
+
+    fn handle(&mut self, event: Event<'a>, span: Span) -> Result<(), String> {
         match event {
             Event::StreamStart | Event::StreamEnd => {}
             Event::DocumentStart(..) => {
@@ -164,12 +184,18 @@ impl<'a> Reader<'a> {
                     open.start = at;
                     open.column = column;
                 }
-                if self.last_started == Some(Slot::Item) && self.current.is_none() {
-                    // A scalar item already closed: move its recorded start.
-                    if let Some((open, _)) = self.items.last_mut()
+                if self.current.is_none() {
+                    // A scalar item (or functionConfig) already closed: move its recorded start.
+                    let closed = match self.last_started {
+                        Some(Slot::Item) => self.items.last_mut(),
+                        Some(Slot::FunctionConfig) => self.function_config.as_mut(),
+                        _ => None,
+                    };
+                    if let Some((open, _)) = closed
                         && at < open.start
                     {
                         open.start = at;
+                        open.column = column;
                     }
                 }
             }
@@ -228,10 +254,10 @@ impl<'a> Reader<'a> {
         }
     }
 
-    /// Called when a node starts at depth `frames.len()`: opens an item or the functionConfig.
-    fn open_slot(&mut self, span: &Span, block_node: bool) {
+    /// Called when a node starts at depth `frames.len()`, at byte `start` (its properties
+    /// included): opens an item or the functionConfig.
+    fn open_slot(&mut self, start: usize, block_node: bool) {
         let depth = self.frames.len();
-        let start = Self::node_start(span);
         self.last_started = None;
         if self.slot == Slot::Items && depth == self.slot_depth + 1 {
             self.current = Some(Open {
@@ -312,7 +338,13 @@ impl<'a> Reader<'a> {
                 self.items_key_end = byte(&span.end);
             }
         } else {
-            self.open_slot(span, block_scalar);
+            let mut start = Self::node_start(span);
+            if block_scalar {
+                // The parser's span of a block scalar starts at its first content line; the
+                // node starts at its `|` or `>` header (or at its tag, read above).
+                start = start.min(block_scalar_header(self.text, self.last_end, start));
+            }
+            self.open_slot(start, block_scalar);
             if let Some(value) = &value {
                 self.record_header(value);
             }
@@ -391,7 +423,7 @@ impl<'a> Reader<'a> {
                 && self.slot == Slot::None
                 && self.frames[0].key.as_deref() == Some("items")
                 && !self.items_seen;
-            self.open_slot(span, block);
+            self.open_slot(Self::node_start(span), block);
             if opens_items {
                 if !mapping {
                     self.items_block = block;
@@ -422,4 +454,27 @@ impl<'a> Reader<'a> {
         self.node_done(frame.is_key);
         Ok(())
     }
+}
+
+/// Where the header (`|` or `>`) of the block scalar whose content starts at `content` is:
+/// the first indicator after `from` (the end of the node before it: a key, a `-`), past the
+/// blanks, comments, `:`/`-`/`?` indicators and properties between them. `content` when the
+/// text there does not read that way (the parser has accepted it, so this does not happen).
+fn block_scalar_header(text: &str, from: usize, content: usize) -> usize {
+    let bytes = text.as_bytes();
+    let mut at = from.min(content);
+    while at < content {
+        match bytes[at] {
+            b'|' | b'>' => return at,
+            b' ' | b'\t' | b'\r' | b'\n' | b':' | b'-' | b'?' => at += 1,
+            b'#' => at = text[at..].find('\n').map_or(content, |i| at + i),
+            b'!' | b'&' => {
+                while at < content && !matches!(bytes[at], b' ' | b'\t' | b'\r' | b'\n') {
+                    at += 1;
+                }
+            }
+            _ => return content,
+        }
+    }
+    content
 }

@@ -186,7 +186,9 @@ pub fn rehearse(
             }
         };
         let missed = report::judge(&measured, &bounds);
-        if (kind.rollout() || kind == Kind::MasterStoppedSaving)
+        if (kind.rollout()
+            || kind == Kind::MasterStoppedSaving
+            || kind == Kind::StoppingReplicaPromoted)
             && let Some(timeline) = &measured.timeline
         {
             for (t, what) in timeline.story() {

@@ -77,6 +77,27 @@ impl Cluster {
         fs::read_to_string(self.log_path(name)).unwrap_or_default()
     }
 
+    /// What the hooks and execs running in pod `name` have printed so far: their output
+    /// joins the pod's log only when they end.
+    pub fn exec_output(&self, name: &str) -> String {
+        let Ok(entries) = fs::read_dir(self.pod_dir(name)) else {
+            return String::new();
+        };
+        let mut outputs: Vec<PathBuf> = entries
+            .filter_map(|e| Some(e.ok()?.path()))
+            .filter(|p| {
+                p.file_name()
+                    .and_then(|n| n.to_str())
+                    .is_some_and(|n| n.starts_with("exec-") && n.ends_with(".out"))
+            })
+            .collect();
+        outputs.sort();
+        outputs
+            .iter()
+            .map(|p| fs::read_to_string(p).unwrap_or_default())
+            .collect()
+    }
+
     /// The last `lines` lines of every pod's log, for a failure report.
     pub fn log_tails(&self, lines: usize) -> String {
         let mut out = String::new();

@@ -5,16 +5,16 @@ use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result, bail};
 
-use super::super::resp::{Conn, Reply, info_field};
+use super::super::resp::info_field;
 use super::super::rig::Rig;
 use super::super::rollout;
 use super::super::saving;
 use super::faults::{
     DEFAULT_PRIORITY, hold_back, prefer_a_replica, raw_failover, wait_roles_seen, write_directly,
 };
-use super::{Kind, Measured, SETTLE};
+use super::{Kind, Measured, SETTLE, frozen};
 use crate::render::layout;
-use crate::resolve::{REDIS_PORT, SENTINEL_PORT};
+use crate::resolve::REDIS_PORT;
 
 /// How long a Sentinel may take to name a new master before the scenario gives up.
 pub(super) const FAILOVER_TIMEOUT: Duration = Duration::from_secs(60);
@@ -87,38 +87,16 @@ pub(super) fn act(
         Kind::StoppingReplicaPromoted => {
             let replica = prefer_a_replica(rig, master)?;
             wait_roles_seen(rig)?;
-            let sentinel = rig.sentinels.first().context("no Sentinel")?.clone();
-            let sentinel_addr =
-                std::net::SocketAddr::from((rig.cluster.pod(&sentinel)?.ip, SENTINEL_PORT));
-            let password = rig.password.clone();
-            let master_name = rig.master_name.clone();
-            let t0 = Instant::now();
-            // The failover strikes while the replica's hook runs (it lowers its priority at
-            // once, then waits a second): Sentinel still goes by the priority it last read.
-            let failover = std::thread::spawn(move || -> Result<Reply> {
-                sleep(Duration::from_millis(200));
-                Conn::open(sentinel_addr, password.as_deref(), Duration::from_secs(1))?.call(&[
-                    "SENTINEL",
-                    "FAILOVER",
-                    &master_name,
-                ])
-            });
-            let stopped = rig.cluster.stop(&replica);
-            let reply = failover
-                .join()
-                .map_err(|_| anyhow::anyhow!("the failover thread panicked"))??;
-            stopped?;
-            if reply != Reply::Status("OK".into()) {
-                bail!("{sentinel} answered SENTINEL FAILOVER with {reply:?}");
-            }
+            let (t0, staged) = frozen::stop_promoted(rig, &replica, events)?;
             // Kept down until the others agree on a master (as after a kill): a pod
             // recreated at once would hide a failover that waits for down-after. The master
             // they agree on may be the one from before: the promoted replica's hand-over may
             // pick it, so there is no "new master" time to report.
             let settled = rig.wait_agreement(SETTLE);
             rig.cluster.start_on_new_ip(&replica)?;
+            staged?;
             settled?;
-            // Otherwise Sentinel picked another replica and the race was not rehearsed.
+            // The product's part: the hook found itself promoted and handed over.
             if !rig.cluster.log(&replica).contains(PROMOTED_WHILE_STOPPING) {
                 bail!("{replica}'s preStop hook never saw it promoted");
             }

@@ -10,6 +10,7 @@
 
 mod act;
 mod faults;
+mod frozen;
 mod kind;
 
 use std::collections::{BTreeMap, BTreeSet};

@@ -1,5 +1,5 @@
 //! The profile's JSON Schema (draft-07, what yaml-language-server and check-jsonschema read).
-//! The structural check of `shape.rs` walks this same schema (its structural part, see
+//! The structural check of `shape` walks this same schema (its structural part, see
 //! [`structural_schema`]), so the editor and the tool can never disagree about which keys and
 //! types a profile may have.
 

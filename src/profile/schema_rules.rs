@@ -2,7 +2,7 @@
 //! editor or check-jsonschema rejects what the tool rejects wherever draft-07 can say it:
 //! the identity constants, string grammars, the Sentinel count and quorum pairs, and the
 //! cross-field rules (as `if` / `then` over the values a field can take). The structural check
-//! of `shape.rs` reads only types, ranges and lengths; `validate` keeps the rules with the
+//! of `shape` reads only types, ranges and lengths; `validate` keeps the rules with the
 //! better messages, and `tests/it/schema.rs` proves on every file of `tests/bad` that the two
 //! agree, listing what only the tool can check.
 
@@ -141,7 +141,7 @@ pub fn apply(schema: &mut Value) {
 }
 
 /// Merge `keywords` into the schema object at `pointer`.
-/// Add only the rules the structural walk of `shape.rs` reads: the identity constants (a
+/// Add only the rules the structural walk of `shape` reads: the identity constants (a
 /// mapping or list written as `apiVersion` is "expected one of …"). Every other rule here is a
 /// pattern, length, `enum` or `allOf` of `if`/`then`, which the walk does not read; the shape
 /// tests prove that walking this schema finds exactly what walking the whole one finds.

@@ -1,5 +1,5 @@
 //! Golden snapshots of every file `render --out` writes besides `redis-sentinel.yaml` (which
-//! `tests/it/golden.rs` covers): the `clients/` Component, the `migration/` phases, README and
+//! `tests/it/golden/` covers): the `clients/` Component, the `migration/` phases, README and
 //! script, and `RUNBOOK.md`, for every shipped profile, under `golden/tree/`.
 
 use crate::support;

@@ -69,32 +69,53 @@ pub(super) fn raw_failover(rig: &Rig) -> Result<()> {
     Ok(())
 }
 
-/// Make one replica of `master` the one Sentinel prefers (a lower `replica-priority`) and
-/// wait until every running Sentinel sees that; the replica.
+/// Make one replica of `master` the one Sentinel prefers (a lower `replica-priority`; every
+/// other replica back at the rendered default, whatever an earlier scenario left there) and
+/// wait until every running Sentinel sees exactly that; the replica. A second replica left
+/// at the preferred priority would tie, and Sentinel would break the tie by replication
+/// offset, not by the scenario's choice.
 pub(super) fn prefer_a_replica(rig: &mut Rig, master: &str) -> Result<String> {
-    let replica = rig
-        .redis
-        .iter()
-        .find(|p| *p != master)
-        .context("no replica")?
-        .clone();
-    rig.call(
-        &replica,
-        REDIS_PORT,
-        &["CONFIG", "SET", "replica-priority", PREFERRED_PRIORITY],
-    )?;
+    let replicas: Vec<String> = rig
+        .running(&rig.redis.clone())
+        .into_iter()
+        .filter(|p| p != master)
+        .collect();
+    let replica = replicas.first().context("no replica")?.clone();
+    let wanted = |pod: &str| {
+        if pod == replica {
+            PREFERRED_PRIORITY
+        } else {
+            DEFAULT_PRIORITY
+        }
+    };
+    for pod in &replicas {
+        rig.call(
+            pod,
+            REDIS_PORT,
+            &["CONFIG", "SET", "replica-priority", wanted(pod)],
+        )?;
+    }
     let deadline = Instant::now() + PRIORITY_SEEN_TIMEOUT;
     for sentinel in rig.running(&rig.sentinels.clone()) {
         loop {
-            let seen = rig
-                .sentinel_view(&sentinel, "replicas")
-                .ok()
-                .and_then(|mut v| v.remove(&replica)?.remove("slave-priority"));
-            if seen.as_deref() == Some(PREFERRED_PRIORITY) {
+            let view = rig.sentinel_view(&sentinel, "replicas").unwrap_or_default();
+            let differs: Vec<String> = replicas
+                .iter()
+                .filter_map(|pod| {
+                    let seen = view.get(pod).and_then(|f| f.get("slave-priority"));
+                    (seen.map(String::as_str) != Some(wanted(pod)))
+                        .then(|| format!("{pod} at {}", seen.map_or("-", String::as_str)))
+                })
+                .collect();
+            if differs.is_empty() {
                 break;
             }
             if Instant::now() > deadline {
-                bail!("{sentinel} does not see replica-priority {PREFERRED_PRIORITY} on {replica}");
+                bail!(
+                    "{sentinel} does not see replica-priority {PREFERRED_PRIORITY} on {replica} \
+                     and {DEFAULT_PRIORITY} on the others: it sees {}",
+                    differs.join(", ")
+                );
             }
             sleep(Duration::from_millis(200));
         }

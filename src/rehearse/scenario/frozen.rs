@@ -172,7 +172,12 @@ fn stage(
         .map(|(pod, _)| pod.clone())
         .with_context(|| format!("{leader} flags no replica as promoted"))?;
     if selected != replica {
-        bail!("{leader} selected {selected}, not {replica}, with its view of {replica} frozen");
+        bail!(
+            "{leader} selected {selected}, not {replica}, with its view of {replica} frozen; \
+             its master: {}; its replicas: {}",
+            describe(&sentinel_master(rig, leader)?),
+            raw_replicas(rig, leader)?
+        );
     }
     let priority = view
         .get(replica)
@@ -226,4 +231,34 @@ fn sentinel_master(
 fn field<'a>(line: &'a str, name: &str) -> Option<&'a str> {
     line.split(' ')
         .find_map(|f| f.strip_prefix(name)?.strip_prefix('='))
+}
+
+/// The fields of a Sentinel's record that decide a selection, for an error message.
+fn describe(fields: &std::collections::BTreeMap<String, String>) -> String {
+    const KEYS: [&str; 9] = [
+        "ip", "flags", "role-reported", "slave-priority", "slave-repl-offset",
+        "info-refresh", "last-ok-ping-reply", "failover-state", "master-host",
+    ];
+    KEYS.iter()
+        .filter_map(|k| Some(format!("{k}={}", fields.get(*k)?)))
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+/// Every record of `SENTINEL REPLICAS`, unmapped, described.
+fn raw_replicas(rig: &Rig, sentinel: &str) -> Result<String> {
+    let reply = rig.call(sentinel, SENTINEL_PORT, &["SENTINEL", "REPLICAS", &rig.master_name])?;
+    let Reply::Array(Some(entries)) = reply else {
+        bail!("{sentinel}: SENTINEL REPLICAS answered {reply:?}");
+    };
+    let mut out = Vec::new();
+    for entry in entries {
+        let fields = entry
+            .strings()?
+            .chunks(2)
+            .filter_map(|kv| Some((kv[0].clone(), kv.get(1)?.clone())))
+            .collect();
+        out.push(format!("[{}]", describe(&fields)));
+    }
+    Ok(out.join(", "))
 }

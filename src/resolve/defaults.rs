@@ -7,6 +7,13 @@ use crate::profile::spec::{
 };
 use crate::resolve::ContainerResources;
 
+/// `spec.development`: a production profile unless it says otherwise.
+pub const DEFAULT_DEVELOPMENT: bool = false;
+/// `spec.namePrefix`: the generated names as they are.
+pub const DEFAULT_NAME_PREFIX: &str = "";
+/// `spec.auth.enabled`, `spec.persistence.aof.enabled`, and the `enabled` of the monitoring,
+/// network policy and backup sections when the section is written.
+pub const DEFAULT_ENABLED: bool = true;
 /// Image used when the profile names none.
 pub const DEFAULT_IMAGE: &str = "redis:7.2.5-alpine";
 /// Defaults the JSON Schema's cross-field rules also need (`profile::schema_rules`).
@@ -75,6 +82,13 @@ pub const DEFAULT_SHUTDOWN_SECONDS: u32 = 20;
 /// [`SHUTDOWN_RESERVE_SECONDS`] a grace period written in the profile must leave at least.
 pub fn default_redis_grace_seconds(rollout_wait_seconds: u32, failover_timeout_ms: u32) -> u32 {
     rollout_wait_seconds + failover_timeout_ms.div_ceil(1000) + DEFAULT_SHUTDOWN_SECONDS
+}
+
+/// `spec.redis.minReplicasToWrite` when absent: one replica must acknowledge writes, unless
+/// there is only one replica: after a failover with the old master still down the new master
+/// would have none.
+pub fn default_min_replicas_to_write(redis_replicas: u32) -> u32 {
+    if redis_replicas >= 2 { 1 } else { 0 }
 }
 
 pub(super) fn default_redis_resources() -> ContainerResources {

@@ -6,6 +6,7 @@
 use serde_json::Value;
 
 use crate::diagnostic::{Finding, did_you_mean};
+use crate::explain::stated_default;
 use crate::profile::schema::structural_schema;
 use crate::profile::source_map::{SourceMap, child_path};
 use crate::profile::yaml::{Entry, Node, NodeKind};
@@ -133,8 +134,8 @@ impl<'a> Walk<'a> {
             .at(node.pos)
             .found(format!("{count} {what}"))
             .valid(format!("at most {max} {what}"));
-        if let Some(description) = schema.get("description").and_then(Value::as_str) {
-            finding = finding.help(description.replace('\n', " "));
+        if let Some(help) = field_help(schema) {
+            finding = finding.help(help);
         }
         self.findings.push(finding);
         false
@@ -351,10 +352,7 @@ impl<'a> Walk<'a> {
                     text.trim_start_matches(['+', '-'])
                 )),
                 // The field's own documentation says what the range is for.
-                (Problem::Range, _) => schema
-                    .get("description")
-                    .and_then(Value::as_str)
-                    .map(|d| d.replace('\n', " ")),
+                (Problem::Range, _) => field_help(schema),
                 _ if !plain && types.iter().any(|t| *t == "integer" || *t == "boolean") => {
                     Some("remove the quotes: quoted values are always strings".to_string())
                 }
@@ -484,6 +482,17 @@ fn is_bool(text: &str) -> bool {
 fn quoted_list(items: &[&str]) -> String {
     let quoted: Vec<String> = items.iter().map(|i| format!("`{i}`")).collect();
     quoted.join(", ")
+}
+
+/// A field's own documentation on one line, with its default: what a finding about its value
+/// points the user to.
+fn field_help(schema: &Value) -> Option<String> {
+    let description = schema.get("description").and_then(Value::as_str)?;
+    let mut help = description.replace('\n', " ");
+    if let Some(default) = stated_default(schema, schema.get("default")) {
+        help.push_str(&format!(" Defaults to {default}."));
+    }
+    Some(help)
 }
 
 #[cfg(test)]

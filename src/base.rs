@@ -114,7 +114,11 @@ pub fn selector_collisions(
     place: &str,
 ) -> Vec<Finding> {
     let instance = profile.metadata.name.as_str();
-    let namespace = profile.metadata.namespace.as_deref().unwrap_or("default");
+    let namespace = profile
+        .metadata
+        .namespace
+        .as_deref()
+        .unwrap_or(crate::resolve::DEFAULT_NAMESPACE);
     let mut findings = Vec::new();
     for workload in &seen.workloads {
         if workload

@@ -23,8 +23,12 @@ const MIB: u64 = 1024 * 1024;
 /// Seconds a replica's output buffer may stay above its soft limit.
 pub const REPLICA_BUFFER_SOFT_SECONDS: u32 = 60;
 
+/// The memory limit is cut into this many shares: one for the process, one per replica (up
+/// to [`BUFFER_SHARES`]) for the output buffers.
+pub const SHARES: u64 = 16;
+
 /// Replicas beyond this many share the output-buffer room of this many.
-const BUFFER_SHARES: u32 = 4;
+pub const BUFFER_SHARES: u32 = 4;
 
 /// The shares of one memory limit, in bytes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -43,7 +47,7 @@ pub struct Budget {
 
 /// The budget of a container limited to `limit` bytes feeding `replicas` replicas.
 pub fn budget(limit: u64, replicas: u32) -> Budget {
-    let share = limit / 16;
+    let share = limit / SHARES;
     let buffers = share.saturating_mul(u64::from(replicas.min(BUFFER_SHARES)));
     let hard = buffers / u64::from(replicas.max(1));
     let ceiling = limit.saturating_sub(share).saturating_sub(buffers);

@@ -6,6 +6,7 @@ pub mod from_node;
 pub mod grammar;
 pub mod load;
 pub mod schema;
+pub mod schema_defaults;
 pub mod schema_rules;
 pub mod shape;
 pub mod source_map;

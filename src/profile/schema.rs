@@ -8,8 +8,8 @@ use std::sync::LazyLock;
 use schemars::generate::SchemaSettings;
 use serde_json::Value;
 
-use crate::profile::schema_rules;
 use crate::profile::spec::Profile;
+use crate::profile::{schema_defaults, schema_rules};
 
 /// The draft-07 schema of [`Profile`].
 pub fn profile_schema() -> Value {
@@ -18,16 +18,19 @@ pub fn profile_schema() -> Value {
     schema
 }
 
-/// What schemars derives from the spec types alone, before [`schema_rules`].
+/// What schemars derives from the spec types, with every field's default from the table of
+/// defaults ([`schema_defaults`]), before [`schema_rules`].
 fn derived_schema() -> Value {
-    SchemaSettings::draft07()
+    let mut schema = SchemaSettings::draft07()
         .into_generator()
         .into_root_schema_for::<Profile>()
-        .to_value()
+        .to_value();
+    schema_defaults::apply(&mut schema);
+    schema
 }
 
 /// The part of [`profile_schema`] the structural check walks: the derived types, ranges,
-/// lengths and descriptions plus the identity constants, without the patterns and cross-field
+/// lengths, descriptions and defaults plus the identity constants, without the patterns and cross-field
 /// rules (most of the schema's size, and most of the time of building it). Built once per
 /// process: `validate` of many files walks it once per file.
 pub fn structural_schema() -> &'static Value {

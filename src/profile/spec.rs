@@ -1,7 +1,9 @@
 //! The profile as the user writes it: KRM-shaped, strict, every field documented.
 //!
 //! These types mirror the YAML one to one. `Option`s mean "not written"; defaults are decided
-//! in `resolve.rs`, never here and never in the renderers.
+//! in `resolve` (its table, `resolve/defaults.rs`), never here and never in the renderers. The
+//! documentation here states no default: the JSON Schema and the field reference take them
+//! from that table.
 
 use std::collections::BTreeMap;
 
@@ -37,7 +39,7 @@ pub struct Profile {
 pub struct Metadata {
     /// Instance name, used as the `app.kubernetes.io/instance` label. A DNS-1123 label.
     pub name: String,
-    /// Namespace of every generated object. Defaults to `default`.
+    /// Namespace of every generated object.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub namespace: Option<String>,
     /// Labels of the profile object itself; not copied to the generated objects.
@@ -56,18 +58,18 @@ pub struct Spec {
     /// what clients ask for. Letters, digits, `.`, `_` and `-` only, at most 253 characters.
     #[schemars(length(min = 1, max = MAX_MASTER_NAME))]
     pub master_name: String,
-    /// Redis image, pinned: `redis:7.2.5-alpine` or `redis@sha256:…`. Redis 7.0.8 or later is
-    /// required (hostname support). Defaults to `redis:7.2.5-alpine`.
+    /// Redis image, pinned: a tag such as `redis:7.2.5-alpine`, or `redis@sha256:…`. Redis
+    /// 7.0.8 or later is required (hostname support).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub image: Option<String>,
     /// A development profile: fewer than three Sentinels is then a warning, not an error.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub development: Option<bool>,
-    /// Prefix of every generated object name (`<prefix>redis-master`, …). Empty by default.
+    /// Prefix of every generated object name (`<prefix>redis-master`, …).
     /// Use this rather than kustomize `namePrefix`: pod DNS names are written into the config.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub name_prefix: Option<String>,
-    /// The cluster's DNS domain, used in pod DNS names. Defaults to `cluster.local`.
+    /// The cluster's DNS domain, used in pod DNS names.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub cluster_domain: Option<String>,
     /// Password authentication for Redis, replication and Sentinel.
@@ -82,11 +84,11 @@ pub struct Spec {
     /// The Sentinel pods.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub sentinel: Option<SentinelSpec>,
-    /// Pod anti-affinity between pods of the same role. Defaults to `preferred`.
+    /// Pod anti-affinity between pods of the same role.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub anti_affinity: Option<AntiAffinity>,
     /// Spreading of the pods of one role (Redis, Sentinel) over zones
-    /// (`topology.kubernetes.io/zone`, max skew 1). Defaults to `preferred`.
+    /// (`topology.kubernetes.io/zone`, max skew 1).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub zone_spread: Option<ZoneSpread>,
     /// `redis_exporter` sidecars, metrics Services, a `ServiceMonitor` and the failover alert
@@ -113,13 +115,13 @@ pub struct Spec {
 #[derive(Debug, Clone, Deserialize, Serialize, JsonSchema)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
 pub struct Auth {
-    /// Turn authentication on (the default) or off.
+    /// Turn authentication on or off.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub enabled: Option<bool>,
-    /// Name of the existing Secret holding the password. Defaults to `redis-auth`.
+    /// Name of the existing Secret holding the password.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub secret_name: Option<String>,
-    /// Key of the password inside the Secret. Defaults to `password`.
+    /// Key of the password inside the Secret.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub secret_key: Option<String>,
 }
@@ -129,7 +131,7 @@ pub struct Auth {
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
 pub struct RedisSpec {
     /// Number of read replicas (failover candidates). The master is always one pod.
-    /// 1 to 100: with no replica there is nothing to fail over to. Defaults to 2.
+    /// 1 to 100: with no replica there is nothing to fail over to.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schemars(range(min = 1, max = MAX_REDIS_REPLICAS))]
     pub replicas: Option<u32>,
@@ -141,34 +143,31 @@ pub struct RedisSpec {
     pub resources: Option<Resources>,
     /// `min-replicas-to-write`: the master refuses writes unless this many replicas are
     /// connected and lag at most `minReplicasMaxLag` seconds; bounds the writes lost in a
-    /// partition. 0 disables. At most `replicas` − 1. Defaults to 1.
+    /// partition. 0 disables. At most `replicas` − 1.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schemars(range(max = MAX_MIN_REPLICAS_TO_WRITE))]
     pub min_replicas_to_write: Option<u32>,
     /// `min-replicas-max-lag` in seconds, 0 to 2147483647 (Redis's limit); 0 only with
-    /// `minReplicasToWrite: 0`. Defaults to 10.
+    /// `minReplicasToWrite: 0`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schemars(range(max = REDIS_INT_MAX))]
     pub min_replicas_max_lag: Option<u32>,
     /// Seconds Kubernetes waits for a Redis pod to stop (the preStop hook's wait for the
-    /// other Redis pods, its failover, then shutdown). Defaults to `rolloutWaitSeconds` plus
-    /// the failover timeout plus 20 s, rounded up.
+    /// other Redis pods, its failover, then shutdown).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub termination_grace_period_seconds: Option<u32>,
     /// `maxmemory`, a Kubernetes quantity such as `200Mi`: the most the dataset may use
     /// before Redis refuses writes (or evicts, per `maxmemoryPolicy`) instead of being
-    /// OOMKilled. Defaults to (limit − limit/16 − min(replicas, 4) × limit/16) / 2: room for the
-    /// process, every replica's output buffer and a fork's copy-on-write (README, "Memory").
-    /// Above limit − limit/16 − min(replicas, 4) × limit/16 it cannot fit the memory limit.
+    /// OOMKilled (docs/design.md, "Memory"). Above limit − limit/16 − min(replicas, 4) ×
+    /// limit/16 it cannot fit the memory limit.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub maxmemory: Option<String>,
-    /// `maxmemory-policy`: what a full Redis does with a write. Defaults to `noeviction`
-    /// (refuse it with an OOM error; nothing is dropped silently).
+    /// `maxmemory-policy`: what a full Redis does with a write.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub maxmemory_policy: Option<MaxmemoryPolicy>,
     /// Seconds a stopping Redis pod waits, at most, until every other Redis pod is up, in
     /// sync and not stopping itself, before it leaves (so a rollout takes down one Redis pod
-    /// at a time). Cover a full resync of your data set. 0 to 3600. Defaults to 120.
+    /// at a time). Cover a full resync of your data set. 0 to 3600.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schemars(range(max = MAX_ROLLOUT_WAIT_SECONDS))]
     pub rollout_wait_seconds: Option<u32>,
@@ -216,8 +215,7 @@ impl MaxmemoryPolicy {
 #[derive(Debug, Clone, Deserialize, Serialize, JsonSchema)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
 pub struct Storage {
-    /// Requested size, a Kubernetes quantity such as `5Gi`. Defaults to `5Gi` for Redis and
-    /// `1Gi` for Sentinel.
+    /// Requested size, a Kubernetes quantity such as `5Gi`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub size: Option<String>,
     /// Storage class; the cluster default when absent.
@@ -254,7 +252,7 @@ pub struct ResourceAmounts {
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
 pub struct Persistence {
     /// RDB snapshot points (`save <seconds> <changes>`). An empty list disables RDB.
-    /// At most 16 points. Defaults to 900/1, 300/10, 60/10000.
+    /// At most 16 points.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schemars(length(max = MAX_SAVE_POINTS))]
     pub rdb: Option<Vec<SavePoint>>,
@@ -283,10 +281,10 @@ pub struct SavePoint {
 #[derive(Debug, Clone, Deserialize, Serialize, JsonSchema)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
 pub struct Aof {
-    /// `appendonly yes|no`. Defaults to true.
+    /// `appendonly yes|no`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub enabled: Option<bool>,
-    /// `appendfsync`: `always`, `everysec` (the default) or `no`.
+    /// `appendfsync`: `always`, `everysec` or `no`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub fsync: Option<Fsync>,
 }
@@ -307,29 +305,28 @@ pub enum Fsync {
 #[derive(Debug, Clone, Deserialize, Serialize, JsonSchema)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
 pub struct SentinelSpec {
-    /// Number of Sentinels: odd, 3 to 15 (1 allowed in a development profile). Defaults to 3.
+    /// Number of Sentinels: odd, 3 to 15 (1 allowed in a development profile).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schemars(range(min = 1, max = MAX_SENTINELS))]
     pub replicas: Option<u32>,
     /// Sentinels that must agree the master is down. Must be the majority,
-    /// `replicas / 2 + 1`, which is also the default.
+    /// `replicas / 2 + 1`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schemars(range(min = 1, max = MAX_QUORUM))]
     pub quorum: Option<u32>,
     /// `down-after-milliseconds`: silence before a Sentinel thinks the master is down.
     /// 1000 to 2147483646: a shorter silence (a GC pause, an fsync, a network blip) fails
     /// over from a healthy master; Sentinel takes at most 2147483647, and `failoverTimeout`
-    /// must be greater. Defaults to 5000.
+    /// must be greater.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schemars(range(min = MIN_DOWN_AFTER_MS, max = MAX_DOWN_AFTER_MS))]
     pub down_after_milliseconds: Option<u32>,
     /// `failover-timeout` in milliseconds, greater than `downAfterMilliseconds` and at most
-    /// 2147483647 (Sentinel's limit). Defaults to 10000.
+    /// 2147483647 (Sentinel's limit).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schemars(range(min = MIN_FAILOVER_TIMEOUT_MS, max = MAX_FAILOVER_TIMEOUT_MS))]
     pub failover_timeout: Option<u32>,
     /// `parallel-syncs`: replicas resyncing with a new master at once, 1 to `redis.replicas`.
-    /// Defaults to 1.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schemars(range(min = 1, max = MAX_REDIS_REPLICAS))]
     pub parallel_syncs: Option<u32>,
@@ -338,8 +335,8 @@ pub struct SentinelSpec {
     pub resources: Option<Resources>,
     /// The state volume of every Sentinel: its rewritten `sentinel.conf` with the current
     /// master and epoch, so that Sentinels restarted all at once do not fall back to the
-    /// initial master. Size defaults to `1Gi` (Sentinel needs kilobytes, but 1Gi is the
-    /// smallest volume many cloud providers bill anyway); storage class the cluster default.
+    /// initial master. Sentinel needs kilobytes, but its default size is the smallest volume
+    /// many cloud providers bill anyway.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub storage: Option<Storage>,
 }
@@ -348,16 +345,16 @@ pub struct SentinelSpec {
 #[derive(Debug, Clone, Deserialize, Serialize, JsonSchema)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
 pub struct Monitoring {
-    /// Turn monitoring on (the default when this section is present) or off.
+    /// Turn monitoring on or off (on when this section is present).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub enabled: Option<bool>,
-    /// The `redis_exporter` image, pinned. Defaults to `oliver006/redis_exporter:v1.45.0`.
+    /// The `redis_exporter` image, pinned.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub exporter_image: Option<String>,
     /// CPU and memory of each exporter sidecar.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub resources: Option<Resources>,
-    /// Scrape interval of the `ServiceMonitor`, e.g. `30s`. Defaults to `30s`.
+    /// Scrape interval of the `ServiceMonitor`, e.g. `30s`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub interval: Option<String>,
     /// Labels added to the `ServiceMonitor` and `PrometheusRule`, so that the Prometheus
@@ -372,7 +369,7 @@ pub struct Monitoring {
 #[derive(Debug, Clone, Deserialize, Serialize, JsonSchema)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
 pub struct NetworkPolicySpec {
-    /// Turn the policies on (the default when this section is present) or off.
+    /// Turn the policies on or off (on when this section is present).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub enabled: Option<bool>,
     /// Labels of further pods (in the deployment's namespace) allowed to reach Redis and
@@ -384,7 +381,6 @@ pub struct NetworkPolicySpec {
     #[schemars(extend("maxProperties" = MAX_LABELS))]
     pub client_pod_labels: BTreeMap<String, String>,
     /// Namespace of Prometheus: the only namespace admitted to the metrics port.
-    /// Defaults to `monitoring`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub monitoring_namespace: Option<String>,
 }
@@ -393,18 +389,17 @@ pub struct NetworkPolicySpec {
 #[derive(Debug, Clone, Deserialize, Serialize, JsonSchema)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
 pub struct Backup {
-    /// Turn backups on (the default when this section is present) or off.
+    /// Turn backups on or off (on when this section is present).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub enabled: Option<bool>,
-    /// Cron schedule of the CronJob (five fields). Defaults to `17 3 * * *` (daily, 03:17).
+    /// Cron schedule of the CronJob (five fields).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub schedule: Option<String>,
     /// Snapshots kept; older ones are deleted after a successful backup. 1 to 1000.
-    /// Defaults to 7.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schemars(range(min = 1, max = MAX_BACKUP_RETENTION))]
     pub retention: Option<u32>,
-    /// The backup volume (a PersistentVolumeClaim). Size defaults to `10Gi`.
+    /// The backup volume (a PersistentVolumeClaim).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub storage: Option<Storage>,
 }
@@ -440,7 +435,7 @@ pub struct Client {
     pub name: String,
     /// The container in that workload that talks to Redis.
     pub container: String,
-    /// How the container finds Redis: `sentinel` (the default: `REDIS_SENTINEL_ADDRS`,
+    /// How the container finds Redis: `sentinel` (`REDIS_SENTINEL_ADDRS`,
     /// `REDIS_MASTER_NAME`) or `address` (the single-Redis form `REDIS_ADDR`, for a client or
     /// an environment without Sentinel support).
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -475,7 +470,7 @@ pub struct Migration {
     pub from: Endpoint,
     /// The kustomize directory (a `kustomization.yaml`) of the existing setup — the old Redis
     /// and the client workloads — that the phase overlays build on. A path relative to the
-    /// output directory of `render --out`. Defaults to `../base`.
+    /// output directory of `render --out`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub base: Option<String>,
     /// The objects of the old single Redis in that base, removed by the last phase. At most
@@ -501,7 +496,7 @@ pub struct ObjectRef {
 pub struct Endpoint {
     /// Service name (or DNS name) of the old Redis.
     pub host: String,
-    /// Its port, 1 to 65535. Defaults to 6379.
+    /// Its port, 1 to 65535.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schemars(range(min = 1))]
     pub port: Option<u16>,

@@ -1,12 +1,24 @@
 //! Every default and timing constant a profile leaves to the tool, in one place: `resolve`
 //! applies them, `validate` judges the values they give, the JSON Schema's cross-field rules
-//! and the renderers read them from here.
+//! and the renderers read them from here, and [`stated_defaults`] states them field by field
+//! in the JSON Schema (`default`), from which `explain` and docs/profile-reference.md are
+//! generated.
 
+use serde_json::{Value, json};
+
+use crate::memory;
 use crate::profile::spec::{
     AntiAffinity, ClientMode, Fsync, MaxmemoryPolicy, SavePoint, ZoneSpread,
 };
-use crate::resolve::ContainerResources;
+use crate::resolve::{ContainerResources, bytes, quorum_for};
 
+/// `spec.development`: a production profile unless it says otherwise.
+pub const DEFAULT_DEVELOPMENT: bool = false;
+/// `spec.namePrefix`: the generated names as they are.
+pub const DEFAULT_NAME_PREFIX: &str = "";
+/// `spec.auth.enabled`, `spec.persistence.aof.enabled`, and the `enabled` of the monitoring,
+/// network policy and backup sections when the section is written.
+pub const DEFAULT_ENABLED: bool = true;
 /// Image used when the profile names none.
 pub const DEFAULT_IMAGE: &str = "redis:7.2.5-alpine";
 /// Defaults the JSON Schema's cross-field rules also need (`profile::schema_rules`).
@@ -77,6 +89,13 @@ pub fn default_redis_grace_seconds(rollout_wait_seconds: u32, failover_timeout_m
     rollout_wait_seconds + failover_timeout_ms.div_ceil(1000) + DEFAULT_SHUTDOWN_SECONDS
 }
 
+/// `spec.redis.minReplicasToWrite` when absent: one replica must acknowledge writes, unless
+/// there is only one replica: after a failover with the old master still down the new master
+/// would have none.
+pub fn default_min_replicas_to_write(redis_replicas: u32) -> u32 {
+    if redis_replicas >= 2 { 1 } else { 0 }
+}
+
 pub(super) fn default_redis_resources() -> ContainerResources {
     ContainerResources {
         requests_cpu: "100m".into(),
@@ -123,148 +142,155 @@ pub fn default_rdb() -> Vec<SavePoint> {
     ]
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::explain::explain;
+/// A default as the field reference states it.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Stated {
+    /// The value `resolve` gives the field when the profile leaves it out, whatever else the
+    /// profile says: the JSON Schema's `default`, in the profile's own spelling. An object
+    /// holds the defaults of the fields below it (a `Storage` or `Resources` is one type
+    /// under several fields, each with defaults of its own).
+    Value(Value),
+    /// A default computed from other fields: the rule, in words made from the constants here.
+    Rule(String),
+}
 
-    /// The field reference (`explain`, docs/profile-reference.md) states each default in
-    /// the words of the spec types' documentation; every one must be the value in this table.
-    #[test]
-    fn the_field_reference_states_the_defaults_of_this_table() {
-        let rdb: Vec<String> = default_rdb()
-            .iter()
-            .map(|p| format!("{}/{}", p.seconds, p.changes))
-            .collect();
-        let stated = [
-            (
-                "metadata.namespace",
-                format!("Defaults to `{DEFAULT_NAMESPACE}`"),
-            ),
-            (
-                "spec.antiAffinity",
-                format!("Defaults to `{}`", name(&DEFAULT_ANTI_AFFINITY)),
-            ),
-            (
-                "spec.zoneSpread",
-                format!("Defaults to `{}`", name(&DEFAULT_ZONE_SPREAD)),
-            ),
-            (
-                "spec.auth.secretName",
-                format!("Defaults to `{DEFAULT_SECRET_NAME}`"),
-            ),
-            (
-                "spec.auth.secretKey",
-                format!("Defaults to `{DEFAULT_SECRET_KEY}`"),
-            ),
-            (
-                "spec.clusterDomain",
-                format!("Defaults to `{DEFAULT_CLUSTER_DOMAIN}`"),
-            ),
-            ("spec.image", format!("Defaults to `{DEFAULT_IMAGE}`")),
-            (
-                "spec.migration.base",
-                format!("Defaults to `{DEFAULT_MIGRATION_BASE}`"),
-            ),
-            (
-                "spec.migration.from.port",
-                format!("Defaults to {REDIS_PORT}."),
-            ),
-            (
-                "spec.monitoring.exporterImage",
-                format!("Defaults to `{DEFAULT_EXPORTER_IMAGE}`"),
-            ),
-            (
-                "spec.monitoring.interval",
-                format!("Defaults to `{DEFAULT_SCRAPE_INTERVAL}`"),
-            ),
-            (
-                "spec.networkPolicy.monitoringNamespace",
-                format!("Defaults to `{DEFAULT_MONITORING_NAMESPACE}`"),
-            ),
-            (
-                "spec.backup.schedule",
-                format!("Defaults to `{DEFAULT_BACKUP_SCHEDULE}`"),
-            ),
-            (
-                "spec.backup.retention",
-                format!("Defaults to {DEFAULT_BACKUP_RETENTION}."),
-            ),
-            (
-                "spec.backup.storage",
-                format!("Size defaults to `{DEFAULT_BACKUP_STORAGE}`"),
-            ),
-            (
-                "spec.sentinel.storage",
-                format!("Size defaults to `{DEFAULT_SENTINEL_STORAGE}`"),
-            ),
-            (
-                "spec.redis.storage.size",
-                format!(
-                    "Defaults to `{DEFAULT_REDIS_STORAGE}` for Redis and \
-                     `{DEFAULT_SENTINEL_STORAGE}` for Sentinel"
-                ),
-            ),
-            (
-                "spec.redis.replicas",
-                format!("Defaults to {DEFAULT_REDIS_REPLICAS}."),
-            ),
-            (
-                "spec.redis.minReplicasMaxLag",
-                format!("Defaults to {DEFAULT_MIN_REPLICAS_MAX_LAG}."),
-            ),
-            (
-                "spec.redis.rolloutWaitSeconds",
-                format!("Defaults to {DEFAULT_ROLLOUT_WAIT_SECONDS}."),
-            ),
-            (
-                "spec.redis.maxmemoryPolicy",
-                format!("Defaults to `{}`", name(&DEFAULT_MAXMEMORY_POLICY)),
-            ),
-            (
-                "spec.persistence.aof.fsync",
-                format!("`{}` (the default)", name(&DEFAULT_FSYNC)),
-            ),
-            (
-                "spec.persistence.rdb",
-                format!("Defaults to {}.", rdb.join(", ")),
-            ),
-            (
-                "spec.sentinel.replicas",
-                format!("Defaults to {DEFAULT_SENTINEL_REPLICAS}."),
-            ),
-            (
-                "spec.sentinel.downAfterMilliseconds",
-                format!("Defaults to {DEFAULT_DOWN_AFTER}."),
-            ),
-            (
-                "spec.sentinel.failoverTimeout",
-                format!("Defaults to {DEFAULT_FAILOVER_TIMEOUT}."),
-            ),
-            (
-                "spec.sentinel.parallelSyncs",
-                format!("Defaults to {DEFAULT_PARALLEL_SYNCS}."),
-            ),
-            (
-                "spec.clients.mode",
-                format!("`{}` (the default", name(&DEFAULT_CLIENT_MODE)),
-            ),
-        ];
-        for (path, default) in stated {
-            let text = explain(path).unwrap_or_else(|e| panic!("{path}: {e}"));
-            let text = text.split_whitespace().collect::<Vec<_>>().join(" ");
-            assert!(
-                text.contains(&default),
-                "{path} does not say {default:?}:\n{text}"
-            );
-        }
-    }
+/// Every default the profile's field reference states, by field path (`spec.redis.replicas`;
+/// list items without `[]`), made from the constants above. `profile::schema_defaults` writes
+/// them into the JSON Schema; the tests there hold `resolve` to them.
+pub fn stated_defaults() -> Vec<(&'static str, Stated)> {
+    let value = |v: Value| Stated::Value(v);
+    let storage = |size: &str| value(json!({ "size": size }));
+    let redis_limit = bytes(&default_redis_resources().limits_memory);
+    let default_maxmemory =
+        memory::human(memory::budget(redis_limit, DEFAULT_REDIS_REPLICAS).maxmemory);
+    let shares = memory::SHARES;
+    let buffers = memory::BUFFER_SHARES;
+    vec![
+        ("metadata.namespace", value(json!(DEFAULT_NAMESPACE))),
+        ("spec.image", value(json!(DEFAULT_IMAGE))),
+        ("spec.development", value(json!(DEFAULT_DEVELOPMENT))),
+        ("spec.namePrefix", value(json!(DEFAULT_NAME_PREFIX))),
+        ("spec.clusterDomain", value(json!(DEFAULT_CLUSTER_DOMAIN))),
+        ("spec.auth.enabled", value(json!(DEFAULT_ENABLED))),
+        ("spec.auth.secretName", value(json!(DEFAULT_SECRET_NAME))),
+        ("spec.auth.secretKey", value(json!(DEFAULT_SECRET_KEY))),
+        ("spec.redis.replicas", value(json!(DEFAULT_REDIS_REPLICAS))),
+        ("spec.redis.storage", storage(DEFAULT_REDIS_STORAGE)),
+        (
+            "spec.redis.resources",
+            value(resources_json(&default_redis_resources())),
+        ),
+        (
+            "spec.redis.minReplicasToWrite",
+            Stated::Rule(format!(
+                "{} ({} with a single replica)",
+                default_min_replicas_to_write(DEFAULT_REDIS_REPLICAS),
+                default_min_replicas_to_write(1),
+            )),
+        ),
+        (
+            "spec.redis.minReplicasMaxLag",
+            value(json!(DEFAULT_MIN_REPLICAS_MAX_LAG)),
+        ),
+        (
+            "spec.redis.terminationGracePeriodSeconds",
+            Stated::Rule(format!(
+                "`rolloutWaitSeconds` + ⌈`sentinel.failoverTimeout` / 1000⌉ + \
+                 {DEFAULT_SHUTDOWN_SECONDS} ({} with their defaults)",
+                default_redis_grace_seconds(DEFAULT_ROLLOUT_WAIT_SECONDS, DEFAULT_FAILOVER_TIMEOUT),
+            )),
+        ),
+        (
+            "spec.redis.maxmemory",
+            Stated::Rule(format!(
+                "(limit − limit/{shares} − min(replicas, {buffers}) × limit/{shares}) / 2 of the \
+                 memory limit, rounded down to whole MiB: room for the process, every \
+                 replica's output buffer and a fork's copy-on-write ({default_maxmemory} with \
+                 the default limit and replicas)"
+            )),
+        ),
+        (
+            "spec.redis.maxmemoryPolicy",
+            value(json!(DEFAULT_MAXMEMORY_POLICY)),
+        ),
+        (
+            "spec.redis.rolloutWaitSeconds",
+            value(json!(DEFAULT_ROLLOUT_WAIT_SECONDS)),
+        ),
+        ("spec.persistence.rdb", value(json!(default_rdb()))),
+        (
+            "spec.persistence.aof.enabled",
+            value(json!(DEFAULT_ENABLED)),
+        ),
+        ("spec.persistence.aof.fsync", value(json!(DEFAULT_FSYNC))),
+        (
+            "spec.sentinel.replicas",
+            value(json!(DEFAULT_SENTINEL_REPLICAS)),
+        ),
+        (
+            "spec.sentinel.quorum",
+            Stated::Rule(format!(
+                "the majority, `replicas / 2 + 1` ({} for {DEFAULT_SENTINEL_REPLICAS} Sentinels)",
+                quorum_for(DEFAULT_SENTINEL_REPLICAS),
+            )),
+        ),
+        (
+            "spec.sentinel.downAfterMilliseconds",
+            value(json!(DEFAULT_DOWN_AFTER)),
+        ),
+        (
+            "spec.sentinel.failoverTimeout",
+            value(json!(DEFAULT_FAILOVER_TIMEOUT)),
+        ),
+        (
+            "spec.sentinel.parallelSyncs",
+            value(json!(DEFAULT_PARALLEL_SYNCS)),
+        ),
+        (
+            "spec.sentinel.resources",
+            value(resources_json(&default_sentinel_resources())),
+        ),
+        ("spec.sentinel.storage", storage(DEFAULT_SENTINEL_STORAGE)),
+        ("spec.antiAffinity", value(json!(DEFAULT_ANTI_AFFINITY))),
+        ("spec.zoneSpread", value(json!(DEFAULT_ZONE_SPREAD))),
+        ("spec.monitoring.enabled", value(json!(DEFAULT_ENABLED))),
+        (
+            "spec.monitoring.exporterImage",
+            value(json!(DEFAULT_EXPORTER_IMAGE)),
+        ),
+        (
+            "spec.monitoring.resources",
+            value(resources_json(&default_exporter_resources())),
+        ),
+        (
+            "spec.monitoring.interval",
+            value(json!(DEFAULT_SCRAPE_INTERVAL)),
+        ),
+        ("spec.networkPolicy.enabled", value(json!(DEFAULT_ENABLED))),
+        (
+            "spec.networkPolicy.monitoringNamespace",
+            value(json!(DEFAULT_MONITORING_NAMESPACE)),
+        ),
+        ("spec.backup.enabled", value(json!(DEFAULT_ENABLED))),
+        (
+            "spec.backup.schedule",
+            value(json!(DEFAULT_BACKUP_SCHEDULE)),
+        ),
+        (
+            "spec.backup.retention",
+            value(json!(DEFAULT_BACKUP_RETENTION)),
+        ),
+        ("spec.backup.storage", storage(DEFAULT_BACKUP_STORAGE)),
+        ("spec.clients.mode", value(json!(DEFAULT_CLIENT_MODE))),
+        ("spec.migration.base", value(json!(DEFAULT_MIGRATION_BASE))),
+        ("spec.migration.from.port", value(json!(REDIS_PORT))),
+    ]
+}
 
-    /// How a profile spells an enum default (its serde name).
-    fn name<T: serde::Serialize>(value: &T) -> String {
-        match serde_json::to_value(value) {
-            Ok(serde_json::Value::String(name)) => name,
-            other => panic!("not a unit enum variant: {other:?}"),
-        }
-    }
+/// Container resources in the profile's spelling (`spec.redis.resources`).
+fn resources_json(resources: &ContainerResources) -> Value {
+    json!({
+        "requests": {"cpu": resources.requests_cpu, "memory": resources.requests_memory},
+        "limits": {"cpu": resources.limits_cpu, "memory": resources.limits_memory},
+    })
 }

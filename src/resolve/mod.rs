@@ -71,13 +71,11 @@ impl Effective {
             failover_timeout: sentinel
                 .and_then(|s| s.failover_timeout)
                 .unwrap_or(DEFAULT_FAILOVER_TIMEOUT),
-            // One replica must acknowledge writes, unless there is only one replica: after a
-            // failover with the old master still down the new master would have none.
             min_replicas_to_write: spec
                 .redis
                 .as_ref()
                 .and_then(|r| r.min_replicas_to_write)
-                .unwrap_or(if redis_replicas >= 2 { 1 } else { 0 }),
+                .unwrap_or_else(|| default_min_replicas_to_write(redis_replicas)),
             rollout_wait_seconds: spec
                 .redis
                 .as_ref()
@@ -91,7 +89,10 @@ impl Effective {
 pub fn resolve(profile: &Profile, source: &str) -> Deployment {
     let spec = &profile.spec;
     let eff = Effective::of(profile);
-    let prefix = spec.name_prefix.clone().unwrap_or_default();
+    let prefix = spec
+        .name_prefix
+        .clone()
+        .unwrap_or_else(|| DEFAULT_NAME_PREFIX.into());
     let name = |base: &str| format!("{prefix}{base}");
     let redis = spec.redis.as_ref();
     let sentinel = spec.sentinel.as_ref();
@@ -114,7 +115,7 @@ pub fn resolve(profile: &Profile, source: &str) -> Deployment {
             .unwrap_or_else(|| DEFAULT_NAMESPACE.into()),
         master_name: spec.master_name.clone(),
         image: spec.image.clone().unwrap_or_else(|| DEFAULT_IMAGE.into()),
-        development: spec.development.unwrap_or(false),
+        development: spec.development.unwrap_or(DEFAULT_DEVELOPMENT),
         cluster_domain: spec
             .cluster_domain
             .clone()
@@ -138,7 +139,7 @@ pub fn resolve(profile: &Profile, source: &str) -> Deployment {
             backup: name("redis-backup"),
             backup_config: name("redis-backup-config"),
         },
-        auth: if auth.and_then(|a| a.enabled).unwrap_or(true) {
+        auth: if auth.and_then(|a| a.enabled).unwrap_or(DEFAULT_ENABLED) {
             Some(SecretRef {
                 name: auth
                     .and_then(|a| a.secret_name.clone())
@@ -182,7 +183,7 @@ pub fn resolve(profile: &Profile, source: &str) -> Deployment {
             rdb: persistence
                 .and_then(|p| p.rdb.clone())
                 .unwrap_or_else(default_rdb),
-            aof_fsync: if aof.and_then(|a| a.enabled).unwrap_or(true) {
+            aof_fsync: if aof.and_then(|a| a.enabled).unwrap_or(DEFAULT_ENABLED) {
                 Some(aof.and_then(|a| a.fsync).unwrap_or(DEFAULT_FSYNC))
             } else {
                 None
@@ -236,7 +237,7 @@ pub fn resolve(profile: &Profile, source: &str) -> Deployment {
         monitoring: spec
             .monitoring
             .as_ref()
-            .filter(|m| m.enabled.unwrap_or(true))
+            .filter(|m| m.enabled.unwrap_or(DEFAULT_ENABLED))
             .map(|m| Monitoring {
                 exporter_image: m
                     .exporter_image
@@ -252,7 +253,7 @@ pub fn resolve(profile: &Profile, source: &str) -> Deployment {
         network_policy: spec
             .network_policy
             .as_ref()
-            .filter(|n| n.enabled.unwrap_or(true))
+            .filter(|n| n.enabled.unwrap_or(DEFAULT_ENABLED))
             .map(|n| NetworkPolicy {
                 client_pod_labels: n.client_pod_labels.clone(),
                 monitoring_namespace: n
@@ -263,7 +264,7 @@ pub fn resolve(profile: &Profile, source: &str) -> Deployment {
         backup: spec
             .backup
             .as_ref()
-            .filter(|b| b.enabled.unwrap_or(true))
+            .filter(|b| b.enabled.unwrap_or(DEFAULT_ENABLED))
             .map(|b| Backup {
                 schedule: b
                     .schedule

@@ -7,6 +7,7 @@
 use serde_json::Value;
 
 use crate::diagnostic::{Finding, did_you_mean};
+use crate::explain::stated_default;
 use crate::profile::schema::structural_schema;
 use crate::profile::source_map::{SourceMap, child_path};
 use crate::profile::yaml::{Entry, Node, NodeKind};
@@ -138,8 +139,8 @@ impl<'a> Walk<'a> {
             .at(node.pos)
             .found(format!("{count} {what}"))
             .valid(format!("at most {max} {what}"));
-        if let Some(description) = schema.get("description").and_then(Value::as_str) {
-            finding = finding.help(description.replace('\n', " "));
+        if let Some(help) = field_help(schema) {
+            finding = finding.help(help);
         }
         self.findings.push(finding);
         false
@@ -297,6 +298,17 @@ fn type_names(schema: &Value) -> Vec<&str> {
 fn quoted_list(items: &[&str]) -> String {
     let quoted: Vec<String> = items.iter().map(|i| format!("`{i}`")).collect();
     quoted.join(", ")
+}
+
+/// A field's own documentation on one line, with its default: what a finding about its value
+/// points the user to.
+pub(super) fn field_help(schema: &Value) -> Option<String> {
+    let description = schema.get("description").and_then(Value::as_str)?;
+    let mut help = description.replace('\n', " ");
+    if let Some(default) = stated_default(schema, schema.get("default")) {
+        help.push_str(&format!(" Defaults to {default}."));
+    }
+    Some(help)
 }
 
 #[cfg(test)]

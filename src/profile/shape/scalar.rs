@@ -79,10 +79,7 @@ impl Walk<'_> {
                     text.trim_start_matches(['+', '-'])
                 )),
                 // The field's own documentation says what the range is for.
-                (Problem::Range, _) => schema
-                    .get("description")
-                    .and_then(Value::as_str)
-                    .map(|d| d.replace('\n', " ")),
+                (Problem::Range, _) => super::field_help(schema),
                 _ if !plain && types.iter().any(|t| *t == "integer" || *t == "boolean") => {
                     Some("remove the quotes: quoted values are always strings".to_string())
                 }

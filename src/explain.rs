@@ -8,7 +8,7 @@ use std::fmt::Write;
 use serde_json::Value;
 
 use crate::profile::schema::profile_schema;
-use crate::profile::schema_defaults::DEFAULT_RULE;
+use crate::profile::schema_defaults::{plain, stated_default};
 
 /// The explanation of `path` (`spec.sentinel.quorum`, `spec.clients.name`, `spec.clients[].name`;
 /// empty for the whole profile), or what is wrong with the path.
@@ -127,40 +127,6 @@ pub(crate) fn default_below<'a>(
     field
         .get("default")
         .or_else(|| above.and_then(|d| d.get(name)))
-}
-
-/// The default of a field as the reference states it (`5000`, `` `redis-auth` ``, a rule in
-/// words), given its value default `value` (see [`default_below`]). None for an object: the
-/// fields below it state theirs.
-pub(crate) fn stated_default(field: &Value, value: Option<&Value>) -> Option<String> {
-    if let Some(rule) = field.get(DEFAULT_RULE).and_then(Value::as_str) {
-        return Some(rule.to_string());
-    }
-    match value? {
-        Value::Object(_) => None,
-        Value::String(s) if s.is_empty() => Some("empty".into()),
-        Value::String(s) => Some(format!("`{s}`")),
-        list @ Value::Array(_) => Some(format!("`{}`", flow(list))),
-        other => Some(other.to_string()),
-    }
-}
-
-/// A value on one line as YAML flow (`[{ changes: 1, seconds: 900 }]`).
-fn flow(value: &Value) -> String {
-    match value {
-        Value::Object(map) => {
-            let entries: Vec<String> = map
-                .iter()
-                .map(|(k, v)| format!("{k}: {}", flow(v)))
-                .collect();
-            format!("{{ {} }}", entries.join(", "))
-        }
-        Value::Array(items) => {
-            let items: Vec<String> = items.iter().map(flow).collect();
-            format!("[{}]", items.join(", "))
-        }
-        other => plain(other),
-    }
 }
 
 /// The closest of `known` to `wrong`, when it is close enough to be a typo.
@@ -298,13 +264,6 @@ fn valid_values(root: &Value, node: &Value) -> Vec<String> {
         valid.push(format!("at most {} characters", plain(length)));
     }
     valid
-}
-
-fn plain(value: &Value) -> String {
-    match value {
-        Value::String(s) => s.clone(),
-        other => other.to_string(),
-    }
 }
 
 /// A field's own description, else the one of the type it refers to.

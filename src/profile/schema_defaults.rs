@@ -68,6 +68,48 @@ fn object_pointer(schema: &Value, pointer: String) -> Option<String> {
     None
 }
 
+/// The default of a field as the reference states it (`5000`, `` `redis-auth` ``, a rule in
+/// words), given its value default `value` (see `explain::default_below`). None for an object: the
+/// fields below it state theirs.
+pub fn stated_default(field: &Value, value: Option<&Value>) -> Option<String> {
+    if let Some(rule) = field.get(DEFAULT_RULE).and_then(Value::as_str) {
+        return Some(rule.to_string());
+    }
+    match value? {
+        Value::Object(_) => None,
+        Value::String(s) if s.is_empty() => Some("empty".into()),
+        Value::String(s) => Some(format!("`{s}`")),
+        list @ Value::Array(_) => Some(format!("`{}`", flow(list))),
+        other => Some(other.to_string()),
+    }
+}
+
+/// A value on one line as YAML flow (`[{ changes: 1, seconds: 900 }]`).
+fn flow(value: &Value) -> String {
+    match value {
+        Value::Object(map) => {
+            let entries: Vec<String> = map
+                .iter()
+                .map(|(k, v)| format!("{k}: {}", flow(v)))
+                .collect();
+            format!("{{ {} }}", entries.join(", "))
+        }
+        Value::Array(items) => {
+            let items: Vec<String> = items.iter().map(flow).collect();
+            format!("[{}]", items.join(", "))
+        }
+        other => plain(other),
+    }
+}
+
+/// A JSON value as plain text (a string without its quotes).
+pub fn plain(value: &Value) -> String {
+    match value {
+        Value::String(s) => s.clone(),
+        other => other.to_string(),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use std::path::Path;

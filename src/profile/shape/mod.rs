@@ -7,8 +7,8 @@
 use serde_json::Value;
 
 use crate::diagnostic::{Finding, did_you_mean};
-use crate::explain::stated_default;
 use crate::profile::schema::structural_schema;
+use crate::profile::schema_defaults::stated_default;
 use crate::profile::source_map::{SourceMap, child_path};
 use crate::profile::yaml::{Entry, Node, NodeKind};
 

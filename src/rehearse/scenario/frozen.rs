@@ -236,8 +236,15 @@ fn field<'a>(line: &'a str, name: &str) -> Option<&'a str> {
 /// The fields of a Sentinel's record that decide a selection, for an error message.
 fn describe(fields: &std::collections::BTreeMap<String, String>) -> String {
     const KEYS: [&str; 9] = [
-        "ip", "flags", "role-reported", "slave-priority", "slave-repl-offset",
-        "info-refresh", "last-ok-ping-reply", "failover-state", "master-host",
+        "ip",
+        "flags",
+        "role-reported",
+        "slave-priority",
+        "slave-repl-offset",
+        "info-refresh",
+        "last-ok-ping-reply",
+        "failover-state",
+        "master-host",
     ];
     KEYS.iter()
         .filter_map(|k| Some(format!("{k}={}", fields.get(*k)?)))
@@ -247,7 +254,11 @@ fn describe(fields: &std::collections::BTreeMap<String, String>) -> String {
 
 /// Every record of `SENTINEL REPLICAS`, unmapped, described.
 fn raw_replicas(rig: &Rig, sentinel: &str) -> Result<String> {
-    let reply = rig.call(sentinel, SENTINEL_PORT, &["SENTINEL", "REPLICAS", &rig.master_name])?;
+    let reply = rig.call(
+        sentinel,
+        SENTINEL_PORT,
+        &["SENTINEL", "REPLICAS", &rig.master_name],
+    )?;
     let Reply::Array(Some(entries)) = reply else {
         bail!("{sentinel}: SENTINEL REPLICAS answered {reply:?}");
     };

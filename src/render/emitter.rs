@@ -94,7 +94,7 @@ impl Writer<'_> {
     fn integer(self, value: impl fmt::Display) -> Result {
         match self.place {
             Place::Value(_) | Place::Item(_) => {
-                write!(self.out, " {value}\n").map_err(|_| Unsupported)
+                writeln!(self.out, " {value}").map_err(|_| Unsupported)
             }
             Place::Root | Place::Key => Err(Unsupported),
         }

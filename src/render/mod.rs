@@ -3,6 +3,7 @@
 pub mod backup;
 pub mod clients;
 pub mod config_files;
+mod emitter;
 pub mod layout;
 pub mod meta;
 pub mod migration;
@@ -75,10 +76,10 @@ pub fn redis_sentinel_yaml(dep: &Deployment) -> Result<String> {
     .map(String::len)
     .sum();
     let mut stream = serialize::Stream::new(&header, files + files / 4 + 64 * 1024);
-    stream.push_config_map(&redis_config)?;
-    stream.push_config_map(&sentinel_config)?;
+    stream.push(&redis_config)?;
+    stream.push(&sentinel_config)?;
     if let Some(config) = &backup_config {
-        stream.push_config_map(config)?;
+        stream.push(config)?;
     }
     for policy in network::network_policies(dep) {
         stream.push(&policy)?;

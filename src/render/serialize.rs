@@ -1,12 +1,11 @@
 //! The YAML form of the Kubernetes objects: one fixed serializer configuration, so that the
 //! same objects always give the same bytes, and the stream layout of `redis-sentinel.yaml`.
 
-use std::collections::BTreeMap;
-
 use anyhow::{Context, Result};
-use k8s_openapi::api::core::v1::ConfigMap;
 use serde::Serialize;
 use serde_saphyr::SerializerOptions;
+
+use super::emitter;
 
 /// Serializer settings, every one that shapes the output spelled out so that a changed
 /// library default cannot silently change the rendered files.
@@ -34,87 +33,30 @@ pub fn document<T: Serialize>(object: &T) -> Result<String> {
     Ok(out)
 }
 
-/// [`document`], appended to `out`.
+/// [`document`], appended to `out`: written by [`emitter`] (the same bytes, faster), or by
+/// serde-saphyr when the object holds something the emitter does not cover.
 fn write_document<T: Serialize>(out: &mut String, object: &T) -> Result<()> {
+    let start = out.len();
+    if emitter::write(out, object).is_ok() {
+        return Ok(());
+    }
+    out.truncate(start);
+    write_document_by_serde_saphyr(out, object)
+}
+
+/// [`document`] as serde-saphyr writes it with [`options`]: what [`emitter`] must match.
+fn write_document_by_serde_saphyr<T: Serialize>(out: &mut String, object: &T) -> Result<()> {
     serde_saphyr::to_fmt_writer_with_options(out, object, options())
         .context("bug: a Kubernetes object did not serialize to YAML")
 }
 
-/// [`document`] of a ConfigMap, byte for byte, faster. Its files are most of the rendered
-/// bytes, and the serializer checks them character by character; here each file that is
-/// plainly a `|` literal block (see [`literal_block`]) is written directly, in the place and
-/// form the serializer gives it, and everything else (the metadata, any other value) still
-/// goes through the serializer.
-pub fn config_map_document(config_map: &ConfigMap) -> Result<String> {
-    let mut out = String::new();
-    write_config_map(&mut out, config_map)?;
-    Ok(out)
-}
-
-/// [`config_map_document`], appended to `out`.
-fn write_config_map(out: &mut String, config_map: &ConfigMap) -> Result<()> {
-    let Some(data) = &config_map.data else {
-        return write_document(out, config_map);
-    };
-    let mut blocks = Vec::new();
-    let mut stub_data = BTreeMap::new();
-    for (i, (key, value)) in data.iter().enumerate() {
-        match literal_block(value) {
-            Some(block) => {
-                let placeholder = format!("redis-sentinel-gen-literal-block-{i}-end");
-                blocks.push((placeholder.clone(), block));
-                stub_data.insert(key.clone(), placeholder);
-            }
-            None => {
-                stub_data.insert(key.clone(), value.clone());
-            }
-        }
-    }
-    if blocks.is_empty() {
-        return write_document(out, config_map);
-    }
-    let stub = ConfigMap {
-        binary_data: config_map.binary_data.clone(),
-        data: Some(stub_data),
-        immutable: config_map.immutable,
-        metadata: config_map.metadata.clone(),
-    };
-    let text = document(&stub)?;
-    // Each placeholder must be in the stub exactly once, as the whole value of a `key: ` line;
-    // anywhere else too (a metadata value that happens to hold it) and the serializer has the
-    // last word.
-    let cuts: Option<Vec<(usize, usize)>> = blocks
-        .iter()
-        .map(|(placeholder, _)| {
-            let value = format!(": {placeholder}\n");
-            let at = text.find(&value)?;
-            (text.matches(placeholder.as_str()).count() == 1).then_some((at, value.len()))
-        })
-        .collect();
-    let Some(cuts) = cuts else {
-        return write_document(out, config_map);
-    };
-    out.reserve(text.len() + blocks.iter().map(|(_, b)| b.estimated_len()).sum::<usize>());
-    let mut done = 0;
-    for ((at, len), (_, block)) in cuts.into_iter().zip(&blocks) {
-        let line_start = text[..at].rfind('\n').map_or(0, |n| n + 1);
-        let key_column =
-            text[line_start..].len() - text[line_start..].trim_start_matches(' ').len();
-        out.push_str(&text[done..at + 2]);
-        block.write(out, key_column + INDENT_STEP);
-        done = at + len;
-    }
-    out.push_str(&text[done..]);
-    Ok(())
-}
-
 /// `indent_step` of [`options`].
-const INDENT_STEP: usize = 2;
+pub(super) const INDENT_STEP: usize = 2;
 
 /// A multi-line value as the serializer writes it with [`options`]: a `|` block whose body is
 /// one step deeper than its key, with the chomping indicator its trailing newlines call for
 /// (none for one, `-` for none, `+` for more) and empty lines left unindented.
-struct LiteralBlock<'a> {
+pub(super) struct LiteralBlock<'a> {
     chomp: &'static str,
     content: &'a str,
     extra_newlines: usize,
@@ -124,7 +66,7 @@ struct LiteralBlock<'a> {
 /// accepts in a block scalar (see [`block_safe`]), at least one line break and one other
 /// character, and a first line that does not start with a blank (which would call for an
 /// indentation indicator). Anything else: `None`.
-fn literal_block(value: &str) -> Option<LiteralBlock<'_>> {
+pub(super) fn literal_block(value: &str) -> Option<LiteralBlock<'_>> {
     let content = value.trim_end_matches('\n');
     let trailing = value.len() - content.len();
     let first_line = content.trim_start_matches('\n');
@@ -193,22 +135,26 @@ fn block_safe(c: char) -> bool {
 }
 
 impl LiteralBlock<'_> {
-    /// Room to reserve for it: the content and some indentation.
-    fn estimated_len(&self) -> usize {
-        self.content.len() * 5 / 4 + 8
-    }
-
-    fn write(&self, out: &mut String, body_column: usize) {
+    pub(super) fn write(&self, out: &mut String, body_column: usize) {
         out.push('|');
         out.push_str(self.chomp);
         out.push('\n');
         let indent = " ".repeat(body_column);
-        for line in self.content.split('\n') {
+        // The line breaks are found by memchr (a few instructions per line of a script, where
+        // `str::split` spends a few hundred), and the room for the indented text is reserved
+        // once.
+        let lines = memchr::memchr_iter(b'\n', self.content.as_bytes());
+        out.reserve(self.content.len() + (lines.count() + 1) * (body_column + 1));
+        let mut start = 0;
+        let ends = memchr::memchr_iter(b'\n', self.content.as_bytes());
+        for end in ends.chain([self.content.len()]) {
+            let line = &self.content[start..end];
             if !line.is_empty() {
                 out.push_str(&indent);
                 out.push_str(line);
             }
             out.push('\n');
+            start = end + 1;
         }
         for _ in 0..self.extra_newlines {
             out.push('\n');
@@ -250,12 +196,6 @@ impl Stream {
         write_document(&mut self.out, object)
     }
 
-    /// Append the ConfigMap `config_map` as the next document ([`config_map_document`]).
-    pub fn push_config_map(&mut self, config_map: &ConfigMap) -> Result<()> {
-        self.out.push_str("---\n");
-        write_config_map(&mut self.out, config_map)
-    }
-
     /// The whole stream.
     pub fn finish(self) -> String {
         self.out
@@ -264,6 +204,10 @@ impl Stream {
 
 #[cfg(test)]
 mod tests {
+    use std::collections::BTreeMap;
+
+    use k8s_openapi::api::core::v1::ConfigMap;
+
     use super::*;
 
     /// Strings a YAML 1.1 reader resolves to booleans, numbers or null.
@@ -378,6 +322,18 @@ mod tests {
         "bell \u{7}\n",
     ];
 
+    /// `object` as serde-saphyr writes it.
+    fn by_serde_saphyr<T: Serialize>(object: &T) -> String {
+        let mut out = String::new();
+        write_document_by_serde_saphyr(&mut out, object).unwrap();
+        out
+    }
+
+    /// Whether the emitter wrote `object` itself (no fallback to serde-saphyr).
+    fn written_directly<T: Serialize>(object: &T) -> bool {
+        emitter::write(&mut String::new(), object).is_ok()
+    }
+
     #[test]
     fn config_maps_are_written_exactly_as_the_serializer_writes_them() {
         let mut cases: Vec<ConfigMap> = EDGES
@@ -400,16 +356,11 @@ mod tests {
         cases.push(ConfigMap::default());
         let mut fast_paths = 0;
         for case in &cases {
-            let expected = document(case).unwrap();
-            assert_eq!(config_map_document(case).unwrap(), expected, "{case:?}");
+            let expected = by_serde_saphyr(case);
+            assert_eq!(document(case).unwrap(), expected, "{case:?}");
             let back: ConfigMap = serde_saphyr::from_str(&expected).unwrap();
             assert_eq!(&back, case);
-            fast_paths += usize::from(
-                case.data
-                    .iter()
-                    .flat_map(|d| d.values())
-                    .any(|v| literal_block(v).is_some()),
-            );
+            fast_paths += usize::from(written_directly(case));
         }
         assert!(
             fast_paths > 8,
@@ -417,30 +368,256 @@ mod tests {
         );
     }
 
-    /// The direct path is the point: the files of the default deployment must all take it
-    /// (a value that silently falls back costs a third of a render, and no output shows it).
-    #[test]
-    fn every_rendered_file_is_written_directly() {
-        use crate::profile::load::{Source, load};
-        use crate::render::{backup, redis, sentinel};
+    /// Scalars and shapes at the edges of what the emitter writes itself, and past them.
+    #[derive(Serialize)]
+    #[serde(rename_all = "camelCase")]
+    struct Edges {
+        values: BTreeMap<String, String>,
+        keys: BTreeMap<String, u8>,
+        numbers: Vec<i64>,
+        unsigned: u64,
+        flags: Vec<bool>,
+        empty_map: BTreeMap<String, String>,
+        empty_list: Vec<String>,
+        empty_struct: Nothing,
+        items: Vec<Item>,
+        unit: Unit,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        absent: Option<String>,
+    }
 
+    #[derive(Serialize)]
+    struct Nothing {}
+
+    #[derive(Serialize)]
+    #[serde(rename_all = "camelCase")]
+    struct Item {
+        name: String,
+        nested: BTreeMap<String, String>,
+        list: Vec<String>,
+        empty: BTreeMap<String, String>,
+        script: String,
+    }
+
+    #[derive(Serialize)]
+    enum Unit {
+        OnRootMismatch,
+    }
+
+    /// Strings whose plain or quoted form a slip in the emitter's rule would change.
+    const SCALARS: &[&str] = &[
+        "plain",
+        "app.kubernetes.io/name",
+        "redis-sentinel-gen/statefulset",
+        "with space",
+        "a: b",
+        "a:b",
+        "ends:",
+        "# comment",
+        "a #b",
+        "a#b",
+        "-",
+        "-a",
+        "- a",
+        "?",
+        "?a",
+        ":a",
+        "@a",
+        "`a",
+        "%a",
+        "!a",
+        "&a",
+        "*a",
+        "|a",
+        ">a",
+        "[a]",
+        "{a}",
+        "a,b",
+        "---",
+        "...",
+        "<<",
+        "=",
+        " lead",
+        "trail ",
+        "'single'",
+        "\"double\"",
+        "back\\slash",
+        "tab\tinside",
+        "1Gi",
+        "100m",
+        "64Mi",
+        "1e3",
+        "1E3",
+        "1e",
+        "0x1F",
+        "0X1f",
+        "0o17",
+        "0b101",
+        "0b2",
+        "1_000",
+        "1h",
+        "12:30",
+        "1:2:3",
+        "2024-01-01",
+        "2024-01-01T10:00:00Z",
+        "1.5",
+        "1.5Gi",
+        ".5",
+        ".inf",
+        "-.Inf",
+        "+1",
+        "-1",
+        "007",
+        "nan",
+        "NaN",
+        "inf",
+        "Inf",
+        "YES",
+        "yEs",
+        "nO",
+        "oN",
+        "OFF",
+        "Y",
+        "n",
+        "Null",
+        "NULL",
+        "TRUE",
+        "False",
+        "yesterday",
+        "none",
+        "nothing",
+        "~",
+        "~a",
+        "é",
+        "naïve",
+        "em — dash",
+        "\u{2028}",
+        "\u{FEFF}bom",
+        "bell\u{7}",
+        "del\u{7F}",
+        "",
+    ];
+
+    fn edges() -> Edges {
+        let texts = || SCALARS.iter().chain(YAML11_TRAPS).chain(EDGES);
+        Edges {
+            values: texts()
+                .enumerate()
+                .map(|(i, v)| (format!("v{i:03}"), (*v).to_string()))
+                .collect(),
+            keys: texts()
+                .filter(|k| !k.contains('\n'))
+                .map(|k| ((*k).to_string(), 1))
+                .collect(),
+            numbers: vec![0, -1, 7, i64::MIN, i64::MAX],
+            unsigned: u64::MAX,
+            flags: vec![true, false],
+            empty_map: BTreeMap::new(),
+            empty_list: Vec::new(),
+            empty_struct: Nothing {},
+            items: vec![Item {
+                name: "x".into(),
+                nested: BTreeMap::from([("a".into(), "b".into()), ("on".into(), "1".into())]),
+                list: vec!["sh".into(), "-c".into(), "yes".into(), "a: b".into()],
+                empty: BTreeMap::new(),
+                script: "#!/bin/sh\nset -eu\n".into(),
+            }],
+            unit: Unit::OnRootMismatch,
+            absent: None,
+        }
+    }
+
+    #[test]
+    fn the_emitter_writes_what_serde_saphyr_writes() {
+        let edges = edges();
+        let expected = by_serde_saphyr(&edges);
+        assert_eq!(document(&edges).unwrap(), expected);
+        // Without the values that send the whole document to serde-saphyr, the emitter
+        // writes it itself, and the same bytes.
+        let mut direct = edges;
+        direct
+            .values
+            .retain(|_, v| !v.contains('\n') || literal_block(v).is_some());
+        let mut out = String::new();
+        emitter::write(&mut out, &direct).expect("written directly");
+        assert_eq!(out, by_serde_saphyr(&direct));
+        // And every scalar on its own, as a value and as a key, in a list and after a dash.
+        for text in SCALARS.iter().chain(YAML11_TRAPS) {
+            let one = BTreeMap::from([(*text, vec![BTreeMap::from([(*text, *text)])])]);
+            assert_eq!(document(&one).unwrap(), by_serde_saphyr(&one), "{text:?}");
+        }
+    }
+
+    #[test]
+    fn what_the_emitter_does_not_cover_is_written_by_serde_saphyr() {
+        #[derive(Serialize)]
+        struct Uncovered {
+            ratio: f64,
+            nothing: Option<String>,
+            nested: Vec<Vec<String>>,
+            tuple: (u8, u8),
+            script_in_list: Vec<String>,
+        }
+        let value = Uncovered {
+            ratio: 0.5,
+            nothing: None,
+            nested: vec![vec!["a".into()]],
+            tuple: (1, 2),
+            script_in_list: vec!["a\nb\n".into()],
+        };
+        assert!(!written_directly(&value));
+        assert_eq!(document(&value).unwrap(), by_serde_saphyr(&value));
+        assert!(!written_directly(&"top-level scalar"));
+        assert_eq!(document(&"x").unwrap(), by_serde_saphyr(&"x"));
+    }
+
+    /// The direct path is the point: every object of the default deployment must take it (an
+    /// object that silently falls back costs several times as much, and no output shows it).
+    #[test]
+    fn every_rendered_object_is_written_directly() {
+        use crate::profile::load::{Source, load};
+        use crate::render::{backup, monitoring, network, policy, redis, sentinel, services};
+
+        fn check<T: Serialize>(object: &T, what: &str) {
+            assert!(written_directly(object), "{what} is not written directly");
+            assert_eq!(document(object).unwrap(), by_serde_saphyr(object), "{what}");
+        }
         let loaded = load(&Source::embedded_default()).unwrap();
         let dep = crate::resolve::resolve(&loaded.profile, "default");
-        let maps = [
-            redis::config_map(&dep).unwrap(),
-            sentinel::config_map(&dep).unwrap(),
-            backup::config_map(&dep)
-                .unwrap()
-                .expect("the default has a backup"),
-        ];
-        for map in maps {
-            for (key, value) in map.data.iter().flatten() {
-                assert!(
-                    literal_block(value).is_some(),
-                    "{key} is not written directly"
-                );
-            }
+        check(&redis::config_map(&dep).unwrap(), "redis ConfigMap");
+        check(&sentinel::config_map(&dep).unwrap(), "sentinel ConfigMap");
+        let backup_config = backup::config_map(&dep).unwrap();
+        check(
+            &backup_config.expect("the default has a backup"),
+            "backup ConfigMap",
+        );
+        for policy in network::network_policies(&dep) {
+            check(&policy, "NetworkPolicy");
         }
+        check(&services::redis_headless(&dep), "redis-headless");
+        check(&services::sentinel_headless(&dep), "sentinel-headless");
+        check(&services::sentinel_client(&dep), "sentinel client Service");
+        for service in monitoring::metrics_services(&dep) {
+            check(&service, "metrics Service");
+        }
+        check(
+            &backup::volume_claim(&dep).expect("backup claim"),
+            "backup claim",
+        );
+        check(&redis::master_statefulset(&dep, "c").unwrap(), "master");
+        check(&redis::replica_statefulset(&dep, "c").unwrap(), "replicas");
+        check(&sentinel::statefulset(&dep, "c").unwrap(), "sentinels");
+        check(&backup::cron_job(&dep).expect("backup CronJob"), "CronJob");
+        check(&policy::redis_budget(&dep), "redis budget");
+        check(&policy::sentinel_budget(&dep), "sentinel budget");
+        check(
+            &monitoring::service_monitor(&dep).expect("monitor"),
+            "ServiceMonitor",
+        );
+        check(
+            &monitoring::prometheus_rule(&dep).expect("rule"),
+            "PrometheusRule",
+        );
     }
 
     #[test]

@@ -37,8 +37,20 @@ impl Object {
         let value: serde_json::Value = serde_saphyr::from_str(doc)
             .unwrap_or_else(|e| panic!("document is not YAML: {e}\n{doc}"));
         let kind = value["kind"].as_str().unwrap_or_default().to_string();
-        fn typed<T: serde::de::DeserializeOwned>(doc: &str) -> T {
-            serde_saphyr::from_str(doc).unwrap_or_else(|e| panic!("does not parse: {e}\n{doc}"))
+        // Read back by serde-saphyr's parser into the typed object, the document keeps its
+        // whole value (nothing dropped or retyped); the render's bytes are that object's
+        // (`Manifest::reserialize`).
+        fn typed<T: serde::de::DeserializeOwned + serde::Serialize>(doc: &str) -> T {
+            let object: T = serde_saphyr::from_str(doc)
+                .unwrap_or_else(|e| panic!("does not parse: {e}\n{doc}"));
+            let untyped: serde_json::Value = serde_saphyr::from_str(doc)
+                .unwrap_or_else(|e| panic!("document is not YAML: {e}\n{doc}"));
+            assert_eq!(
+                serde_json::to_value(&object).expect("a parsed object serializes"),
+                untyped,
+                "the document does not read back to the same value:\n{doc}"
+            );
+            object
         }
         match kind.as_str() {
             "ConfigMap" => Object::ConfigMap(typed(doc)),
@@ -79,6 +91,25 @@ impl Object {
             Object::CronJob(o) => &o.metadata,
             Object::ServiceMonitor(o) => &o.metadata,
             Object::PrometheusRule(o) => &o.metadata,
+        }
+    }
+
+    /// The object as serde-saphyr itself writes it, with the render's options.
+    fn serialize_by_serde_saphyr(&self) -> String {
+        fn saphyr<T: serde::Serialize>(object: &T) -> String {
+            serde_saphyr::to_string_with_options(object, serialize::options())
+                .unwrap_or_else(|e| panic!("serde-saphyr cannot write a parsed object: {e}"))
+        }
+        match self {
+            Object::ConfigMap(o) => saphyr(o),
+            Object::Service(o) => saphyr(o),
+            Object::StatefulSet(o) => saphyr(o),
+            Object::PodDisruptionBudget(o) => saphyr(o),
+            Object::NetworkPolicy(o) => saphyr(o),
+            Object::PersistentVolumeClaim(o) => saphyr(o),
+            Object::CronJob(o) => saphyr(o),
+            Object::ServiceMonitor(o) => saphyr(o),
+            Object::PrometheusRule(o) => saphyr(o),
         }
     }
 
@@ -149,6 +180,15 @@ impl Manifest {
 
     pub(super) fn reserialize(&self) -> String {
         let docs: Vec<String> = self.objects.iter().map(Object::serialize).collect();
+        serialize::stream(&self.header, &docs)
+    }
+
+    pub(super) fn reserialize_by_serde_saphyr(&self) -> String {
+        let docs: Vec<String> = self
+            .objects
+            .iter()
+            .map(Object::serialize_by_serde_saphyr)
+            .collect();
         serialize::stream(&self.header, &docs)
     }
 

@@ -8,6 +8,10 @@
 //! default-configured Sentinel client library (redis-py's `Sentinel` has no socket timeout),
 //! which waits on a write until the server answers or closes the connection. A write paused
 //! by `CLIENT PAUSE` keeps the second kind waiting, so its outage is the one that counts.
+//!
+//! Two targets ([`Target`]): the Sentinels, or one address (`REDIS_ADDR`, as the clients of a
+//! single Redis have before the migration). [`Writer::switch_at`] moves a running writer from
+//! one to the other at a given moment, as a rollout onto the switched env does.
 
 use std::net::{Ipv4Addr, SocketAddr};
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -102,6 +106,18 @@ impl ClientEnv {
     }
 }
 
+/// Where a client sends its writes.
+#[derive(Debug, Clone)]
+pub enum Target {
+    /// The master the Sentinels name, with the env of the rendered client patch. Any error
+    /// drops the connection, and the Sentinels are asked again.
+    Sentinels(ClientEnv),
+    /// One `host:port`, without a password (the env of a base's client has none). An error
+    /// reply is retried on the same connection after the write interval: a client with one
+    /// address has nowhere else to go.
+    Address(String, u16),
+}
+
 /// An acknowledged write: its sequence number and when the acknowledgement arrived.
 #[derive(Debug, Clone, Copy)]
 pub struct Ack {
@@ -119,61 +135,128 @@ pub struct Refusal {
 
 /// A write that got no reply: a timeout or a closed connection.
 pub const NO_ANSWER: &str = "no answer";
-/// No Sentinel named a master the client could connect to and write to.
+/// The client found nothing to write to: no Sentinel named a master it could connect to and
+/// write to, or its address did not accept the connection.
 pub const NO_MASTER: &str = "no master";
+
+/// What a stopped writer recorded.
+#[derive(Debug, Clone, Default)]
+pub struct Record {
+    pub acks: Vec<Ack>,
+    pub refusals: Vec<Refusal>,
+    /// When the writer moved to the target of [`Writer::switch_at`], if it did.
+    pub switched: Option<Instant>,
+}
+
+/// What the writing thread and its owner share.
+#[derive(Default)]
+struct Shared {
+    stop: AtomicBool,
+    acks: Mutex<Vec<Ack>>,
+    refusals: Mutex<Vec<Refusal>>,
+    /// The target to move to, and from when.
+    switch: Mutex<Option<(Instant, Target)>>,
+    switched: Mutex<Option<Instant>>,
+}
+
+impl Shared {
+    fn stopped(&self) -> bool {
+        self.stop.load(Ordering::Relaxed)
+    }
+
+    fn refused(&self, kind: &str) {
+        if let Ok(mut refusals) = self.refusals.lock() {
+            refusals.push(Refusal {
+                at: Instant::now(),
+                kind: kind.to_string(),
+            });
+        }
+    }
+
+    /// The target to move to, once its moment has come.
+    fn due_switch(&self) -> Option<Target> {
+        let mut switch = self.switch.lock().ok()?;
+        if switch.as_ref().is_some_and(|(at, _)| Instant::now() >= *at) {
+            return switch.take().map(|(_, target)| target);
+        }
+        None
+    }
+}
 
 /// The writing client, running on its own thread until [`Writer::stop`].
 pub struct Writer {
-    stop: Arc<AtomicBool>,
-    acks: Arc<Mutex<Vec<Ack>>>,
-    refusals: Arc<Mutex<Vec<Refusal>>>,
+    shared: Arc<Shared>,
     thread: Option<JoinHandle<()>>,
 }
 
 impl Writer {
-    /// Start writing `SADD key <seq>` with `env` in `style`, resolving names through `hosts`
-    /// (the cluster DNS of the emulation).
+    /// Start writing `SADD key <seq>` through the Sentinels of `env` in `style`, resolving
+    /// names through `hosts` (the cluster DNS of the emulation).
     pub fn start(env: ClientEnv, hosts: Dns, key: String, style: Style) -> Self {
-        let stop = Arc::new(AtomicBool::new(false));
-        let acks = Arc::new(Mutex::new(Vec::new()));
-        let refusals = Arc::new(Mutex::new(Vec::new()));
+        Writer::start_on(Target::Sentinels(env), hosts, key, style)
+    }
+
+    /// As [`Writer::start`], writing to `target`.
+    pub fn start_on(target: Target, hosts: Dns, key: String, style: Style) -> Self {
+        let shared = Arc::new(Shared::default());
         let client = Client {
-            env,
+            target,
             style,
             hosts,
             key,
-            stop: stop.clone(),
-            acks: acks.clone(),
-            refusals: refusals.clone(),
+            shared: shared.clone(),
         };
         let thread = std::thread::spawn(move || client.run());
         Writer {
-            stop,
-            acks,
-            refusals,
+            shared,
             thread: Some(thread),
+        }
+    }
+
+    /// Move to `target` at `at`, as a rollout of the client onto a new env does: the
+    /// connection to the old target goes, and the sequence goes on.
+    pub fn switch_at(&self, target: Target, at: Instant) {
+        if let Ok(mut switch) = self.shared.switch.lock() {
+            *switch = Some((at, target));
         }
     }
 
     /// The writes refused or failed so far (a failed attempt to find the master counts once
     /// per attempt).
     pub fn refusals(&self) -> Vec<Refusal> {
-        self.refusals.lock().map(|r| r.clone()).unwrap_or_default()
+        self.shared
+            .refusals
+            .lock()
+            .map(|r| r.clone())
+            .unwrap_or_default()
     }
 
     /// The acknowledged writes so far.
     pub fn acks(&self) -> Vec<Ack> {
-        self.acks.lock().map(|a| a.clone()).unwrap_or_default()
+        self.shared
+            .acks
+            .lock()
+            .map(|a| a.clone())
+            .unwrap_or_default()
     }
 
     /// Stop writing; every acknowledged write.
-    pub fn stop(mut self) -> Vec<Ack> {
+    pub fn stop(self) -> Vec<Ack> {
+        self.finish().acks
+    }
+
+    /// Stop writing; everything recorded.
+    pub fn finish(mut self) -> Record {
         self.halt();
-        self.acks()
+        Record {
+            acks: self.acks(),
+            refusals: self.refusals(),
+            switched: self.shared.switched.lock().ok().and_then(|s| *s),
+        }
     }
 
     fn halt(&mut self) {
-        self.stop.store(true, Ordering::Relaxed);
+        self.shared.stop.store(true, Ordering::Relaxed);
         if let Some(thread) = self.thread.take() {
             let _ = thread.join();
         }
@@ -187,33 +270,30 @@ impl Drop for Writer {
 }
 
 struct Client {
-    env: ClientEnv,
+    target: Target,
     style: Style,
     hosts: Dns,
     key: String,
-    stop: Arc<AtomicBool>,
-    acks: Arc<Mutex<Vec<Ack>>>,
-    refusals: Arc<Mutex<Vec<Refusal>>>,
+    shared: Arc<Shared>,
 }
 
 impl Client {
-    fn refused(&self, kind: &str) {
-        if let Ok(mut refusals) = self.refusals.lock() {
-            refusals.push(Refusal {
-                at: Instant::now(),
-                kind: kind.to_string(),
-            });
-        }
-    }
-
-    fn run(self) {
+    fn run(mut self) {
         let mut seq = 0u64;
         let mut master: Option<Conn> = None;
-        while !self.stop.load(Ordering::Relaxed) {
+        while !self.shared.stopped() {
+            if let Some(target) = self.shared.due_switch() {
+                // The rollout: a new pod with the new env; the old pod's connection goes.
+                self.target = target;
+                master = None;
+                if let Ok(mut switched) = self.shared.switched.lock() {
+                    *switched = Some(Instant::now());
+                }
+            }
             let Some(conn) = master.as_mut() else {
-                master = self.connect_to_master().ok();
+                master = self.connect().ok();
                 if master.is_none() {
-                    self.refused(NO_MASTER);
+                    self.shared.refused(NO_MASTER);
                     sleep(RETRY_INTERVAL);
                 }
                 continue;
@@ -223,7 +303,7 @@ impl Client {
             let reply = match self.style {
                 Style::Bot(_) => conn.call(&write),
                 Style::Library => {
-                    conn.call_patiently(&write, PATIENT_POLL, &|| self.stop.load(Ordering::Relaxed))
+                    conn.call_patiently(&write, PATIENT_POLL, &|| self.shared.stopped())
                 }
             };
             match reply {
@@ -232,20 +312,23 @@ impl Client {
                         seq,
                         at: Instant::now(),
                     };
-                    if let Ok(mut acks) = self.acks.lock() {
+                    if let Ok(mut acks) = self.shared.acks.lock() {
                         acks.push(ack);
                     }
                     sleep(WRITE_INTERVAL);
                 }
-                // Any error drops the connection: a client that keeps talking to a node that
-                // answers NOREPLICAS or READONLY never finds the new master (NOTES).
-                reply => {
-                    match reply {
-                        Ok(Reply::Error(e)) => {
-                            self.refused(e.split_whitespace().next().unwrap_or("ERR"));
-                        }
-                        _ => self.refused(NO_ANSWER),
+                Ok(Reply::Error(e)) => {
+                    self.shared
+                        .refused(e.split_whitespace().next().unwrap_or("ERR"));
+                    match self.target {
+                        // A client that keeps talking to a node that answers NOREPLICAS or
+                        // READONLY never finds the new master (NOTES): drop it, ask again.
+                        Target::Sentinels(_) => master = None,
+                        Target::Address(..) => sleep(WRITE_INTERVAL),
                     }
+                }
+                _ => {
+                    self.shared.refused(NO_ANSWER);
                     master = None;
                 }
             }
@@ -265,11 +348,25 @@ impl Client {
         Ok(SocketAddr::from((ip, port)))
     }
 
+    /// A connection to write on, with the style's deadline for replies.
+    fn connect(&self) -> Result<Conn> {
+        let mut conn = match &self.target {
+            Target::Sentinels(env) => self.connect_to_master(env)?,
+            Target::Address(host, port) => {
+                Conn::open(self.resolve(host, *port)?, None, CONNECT_TIMEOUT)?
+            }
+        };
+        if let Style::Bot(timeout) = self.style {
+            conn.set_timeout(timeout)?;
+        }
+        Ok(conn)
+    }
+
     /// Ask the Sentinels in order; connect to the first master one of them names, and make
     /// sure it is a master (a Sentinel that has not caught up may name a demoted one).
-    fn connect_to_master(&self) -> Result<Conn> {
-        let password = self.env.password.as_deref();
-        for (host, port) in &self.env.sentinel_addrs {
+    fn connect_to_master(&self, env: &ClientEnv) -> Result<Conn> {
+        let password = env.password.as_deref();
+        for (host, port) in &env.sentinel_addrs {
             let Ok(addr) = self.resolve(host, *port) else {
                 continue;
             };
@@ -277,7 +374,7 @@ impl Client {
                 continue;
             };
             let Ok(reply) =
-                sentinel.call(&["SENTINEL", "get-master-addr-by-name", &self.env.master_name])
+                sentinel.call(&["SENTINEL", "get-master-addr-by-name", &env.master_name])
             else {
                 continue;
             };
@@ -289,9 +386,6 @@ impl Client {
             let role = conn.call(&["ROLE"])?;
             if role.first_text().as_deref() != Some("master") {
                 bail!("{master_host} is not a master");
-            }
-            if let Style::Bot(timeout) = self.style {
-                conn.set_timeout(timeout)?;
             }
             return Ok(conn);
         }

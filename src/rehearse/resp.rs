@@ -105,13 +105,6 @@ impl Conn {
         Ok(())
     }
 
-    /// Wait for every reply as long as it takes, as a client library does by default
-    /// (redis-py's `socket_timeout=None`): a write held by `CLIENT PAUSE` waits for the pause.
-    pub fn wait_forever(&mut self) -> Result<()> {
-        self.writer.set_read_timeout(None)?;
-        Ok(())
-    }
-
     /// Send one command and read its reply. An error *reply* is `Ok(Reply::Error)`; only a
     /// broken connection or a timeout is an `Err`.
     pub fn call(&mut self, args: &[&str]) -> Result<Reply> {

@@ -15,10 +15,11 @@
 //! - `outcome`: what a scenario measured, and its verdict;
 //! - `steps`: the pieces of the run (phase 2's arguments for the old Redis, waits, snapshots);
 //! - `old`: the old single Redis process;
-//! - `hooks`: the hooks `migrate.sh` runs, standing for `kubectl exec`;
-//! - `clients`: the client workloads that switch from the old Redis to the Sentinels.
+//! - `hooks`: the hooks `migrate.sh` runs, standing for `kubectl exec`.
+//!
+//! The client workloads are the rehearsal's [`Writer`], started on the old Redis's address and
+//! switched to the Sentinels when their rollout lands.
 
-mod clients;
 mod hooks;
 mod old;
 mod outcome;
@@ -31,7 +32,7 @@ use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result, bail, ensure};
 
-use super::client::ClientEnv;
+use super::client::{ClientEnv, Record, Style, Target, Writer};
 use super::cluster::Cluster;
 use super::resp::{Conn, Reply};
 use super::rig::Rig;
@@ -42,7 +43,6 @@ use crate::resolve::{Deployment, REDIS_PORT};
 
 pub use outcome::{ClientFigures, Outcome};
 
-use clients::{ClientRun, SwitchingClient, client_key};
 use hooks::Hooks;
 use old::OldProcess;
 use outcome::judge;
@@ -50,9 +50,6 @@ use steps::{full_syncs, phase_args, preload, sleep_until, snapshot, wait_pods_up
 
 /// Keys the old Redis holds before the migration starts.
 pub const DEFAULT_PRELOADED: usize = 20_000;
-pub(super) const WRITE_INTERVAL: Duration = Duration::from_millis(5);
-pub(super) const CONNECT_TIMEOUT: Duration = Duration::from_millis(300);
-pub(super) const RETRY_INTERVAL: Duration = Duration::from_millis(20);
 /// From the first start of the pods to a new master with every replica online.
 pub(super) const PODS_UP: Duration = Duration::from_secs(120);
 /// From the Sentinels' start to a deployment that agrees on its master.
@@ -68,6 +65,11 @@ const FAIL_FAST: Duration = Duration::from_secs(10);
 const TAIL: Duration = Duration::from_secs(1);
 /// The password of the old Redis in [`Scenario::WrongOldPassword`]: not the Secret's.
 pub(super) const OLD_PASSWORD: &str = "old * pass'word";
+
+/// The set a client workload adds its sequence numbers to.
+fn client_key(client: &str) -> String {
+    format!("migration:{client}")
+}
 
 /// What is done during the migration (`rehearse --migration --only <scenario>`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -280,19 +282,21 @@ pub fn run(
         return Ok(outcome);
     }
 
-    // The bots, on their REDIS_ADDR until their rollout.
+    // The bots, on their REDIS_ADDR until their rollout, as a default-configured client
+    // library: no socket timeout.
     let env = ClientEnv::of(dep, Some(PASSWORD))?;
-    let mut clients: Vec<SwitchingClient> = dep
+    let mut clients: Vec<(String, Writer)> = dep
         .clients
         .iter()
         .take(SWITCH_AFTER.len())
         .map(|c| {
-            SwitchingClient::start(
-                c.name.clone(),
-                (migration.from.host.clone(), migration.from.port),
-                env.clone(),
+            let writer = Writer::start_on(
+                Target::Address(migration.from.host.clone(), migration.from.port),
                 rig.cluster.dns(),
-            )
+                client_key(&c.name),
+                Style::Library,
+            );
+            (c.name.clone(), writer)
         })
         .collect();
     ensure!(
@@ -327,8 +331,8 @@ pub fn run(
         old_redis.restart(&switched_args)?;
         progress("phase 2 changed the old Redis's workload: restarted it with the fence");
     }
-    for (client, after) in clients.iter().zip(SWITCH_AFTER) {
-        client.switch_at(cutover + after);
+    for ((_, writer), after) in clients.iter().zip(SWITCH_AFTER) {
+        writer.switch_at(Target::Sentinels(env.clone()), cutover + after);
     }
     if scenario == Scenario::OldRedisRestarted {
         sleep_until(cutover + OLD_RESTART_AFTER);
@@ -375,17 +379,9 @@ pub fn run(
     // Phase 3: the old Redis is deleted.
     old_redis.stop();
     sleep(Duration::from_millis(500));
-    let finished: Vec<(String, Instant, ClientRun)> = clients
+    let finished: Vec<(String, Record)> = clients
         .drain(..)
-        .map(|c| {
-            let switched = c
-                .switched
-                .lock()
-                .map(|s| s.unwrap_or(cutover))
-                .unwrap_or(cutover);
-            let name = c.name.clone();
-            (name, switched, c.stop())
-        })
+        .map(|(name, writer)| (name, writer.finish()))
         .collect();
 
     // Count on the master the Sentinels name.
@@ -401,31 +397,34 @@ pub fn run(
             outcome.carried += 1;
         }
     }
-    for (name, switched, run) in finished {
+    for (name, run) in finished {
         let stored: BTreeSet<u64> = conn
             .call(&["SMEMBERS", &client_key(&name)])?
             .strings()?
             .iter()
             .filter_map(|s| s.parse().ok())
             .collect();
-        let lost = run
-            .acks
-            .iter()
-            .filter(|(seq, _)| !stored.contains(seq))
-            .count();
+        let lost = run.acks.iter().filter(|a| !stored.contains(&a.seq)).count();
         let longest_gap = run
             .acks
             .windows(2)
-            .map(|w| w[1].1 - w[0].1)
+            .map(|w| w[1].at - w[0].at)
             .max()
             .unwrap_or_default();
+        // The fence is the old Redis's: NOREPLICAS while the client still wrote to it.
+        let refused_by_fence = run
+            .refusals
+            .iter()
+            .filter(|r| r.kind == "NOREPLICAS" && run.switched.is_none_or(|s| r.at < s))
+            .count();
+        let switched = run.switched.unwrap_or(cutover);
         outcome.clients.push(ClientFigures {
             name,
             switched_after: switched.saturating_duration_since(cutover),
-            acked_before_cutover: run.acks.iter().filter(|(_, at)| *at < cutover).count(),
-            acked_after_cutover: run.acks.iter().filter(|(_, at)| *at >= cutover).count(),
+            acked_before_cutover: run.acks.iter().filter(|a| a.at < cutover).count(),
+            acked_after_cutover: run.acks.iter().filter(|a| a.at >= cutover).count(),
             lost,
-            refused_by_fence: run.refused_by_fence,
+            refused_by_fence,
             longest_gap,
         });
     }

@@ -3,6 +3,7 @@
 //! to dozens of short-lived connections per second; one `redis-cli` process per call would
 //! measure process start-up instead of failover.
 
+use std::collections::BTreeMap;
 use std::io::{BufRead, BufReader, Write};
 use std::net::{SocketAddr, TcpStream};
 use std::time::Duration;
@@ -52,6 +53,16 @@ impl Reply {
             Reply::Error(e) => bail!("{e}"),
             other => bail!("expected an array, got {other:?}"),
         }
+    }
+
+    /// A flat field/value array reply (`SENTINEL MASTER`, one record of `SENTINEL
+    /// REPLICAS`) as a map: field → value.
+    pub fn fields(&self) -> Result<BTreeMap<String, String>> {
+        Ok(self
+            .strings()?
+            .chunks(2)
+            .filter_map(|kv| Some((kv[0].clone(), kv.get(1)?.clone())))
+            .collect())
     }
 }
 

@@ -217,12 +217,26 @@ impl Rig {
     }
 
     /// `SENTINEL replicas|sentinels <master>` of `sentinel`: pod → every field it reports
-    /// (`flags`, `slave-priority`, …), as that Sentinel sees it now.
+    /// (`flags`, `slave-priority`, …), as that Sentinel sees it now. Records whose address is
+    /// no pod's (a stale one) are left out; [`Rig::sentinel_records`] has them all.
     pub fn sentinel_view(
         &self,
         sentinel: &str,
         what: &str,
     ) -> Result<BTreeMap<String, BTreeMap<String, String>>> {
+        Ok(self
+            .sentinel_records(sentinel, what)?
+            .into_iter()
+            .filter_map(|fields| Some((self.pod_of(fields.get("ip")?)?, fields)))
+            .collect())
+    }
+
+    /// Every record of `SENTINEL replicas|sentinels <master>` of `sentinel`, as it answers.
+    pub fn sentinel_records(
+        &self,
+        sentinel: &str,
+        what: &str,
+    ) -> Result<Vec<BTreeMap<String, String>>> {
         let reply = self.call(
             sentinel,
             SENTINEL_PORT,
@@ -231,18 +245,17 @@ impl Rig {
         let Reply::Array(Some(entries)) = reply else {
             bail!("{sentinel}: SENTINEL {what} answered {reply:?}");
         };
-        let mut table = BTreeMap::new();
-        for entry in entries {
-            let fields: BTreeMap<String, String> = entry
-                .strings()?
-                .chunks(2)
-                .filter_map(|kv| Some((kv[0].clone(), kv.get(1)?.clone())))
-                .collect();
-            if let Some(pod) = fields.get("ip").and_then(|h| self.pod_of(h)) {
-                table.insert(pod, fields);
-            }
-        }
-        Ok(table)
+        entries.iter().map(Reply::fields).collect()
+    }
+
+    /// `SENTINEL MASTER <master>` of `sentinel`: every field of its master record.
+    pub fn sentinel_master_record(&self, sentinel: &str) -> Result<BTreeMap<String, String>> {
+        self.call(
+            sentinel,
+            SENTINEL_PORT,
+            &["SENTINEL", "MASTER", &self.master_name],
+        )?
+        .fields()
     }
 
     /// Poll [`Rig::agreement`] until it holds; the master.

@@ -1,7 +1,7 @@
 //! What a step measures: the writing client and the watch from its start, and at its end
 //! the agreement, the writes lost, the longest gap and what every Sentinel reports.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeSet;
 use std::sync::{Arc, RwLock};
 use std::thread::sleep;
 use std::time::{Duration, Instant};
@@ -14,7 +14,7 @@ use super::{BASELINE, Measure, Run, SETTINGS_WAIT, SETTLE, Stage, TAIL};
 use crate::rehearse::client::{Style, Writer};
 use crate::rehearse::rollout::Events;
 use crate::rehearse::watch::{Passwords, Watcher};
-use crate::resolve::{Deployment, REDIS_PORT, SENTINEL_PORT};
+use crate::resolve::{Deployment, REDIS_PORT};
 
 impl Run {
     pub(super) fn start_measure(&mut self, step: usize, extra_redis: &[String]) -> Result<Measure> {
@@ -129,7 +129,7 @@ impl Run {
                 .iter()
                 .map(|s| SentinelView {
                     pod: s.clone(),
-                    fields: self.sentinel_master(s).unwrap_or_default(),
+                    fields: self.rig.sentinel_master_record(s).unwrap_or_default(),
                 })
                 .collect();
             let done = views
@@ -140,19 +140,6 @@ impl Run {
             }
             sleep(Duration::from_millis(500));
         }
-    }
-
-    pub(super) fn sentinel_master(&self, sentinel: &str) -> Result<BTreeMap<String, String>> {
-        let reply = self.rig.call(
-            sentinel,
-            SENTINEL_PORT,
-            &["SENTINEL", "MASTER", &self.rig.master_name],
-        )?;
-        Ok(reply
-            .strings()?
-            .chunks(2)
-            .filter_map(|kv| Some((kv[0].clone(), kv.get(1)?.clone())))
-            .collect())
     }
 
     pub(super) fn members(&self, pod: &str, key: &str) -> Result<BTreeSet<u64>> {

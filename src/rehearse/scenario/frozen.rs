@@ -47,7 +47,8 @@ pub(super) fn stop_promoted(
     events: &mut rollout::Events,
 ) -> Result<(Instant, Result<()>)> {
     let leader = rig.sentinels.first().context("no Sentinel")?.clone();
-    let down_after = sentinel_master(rig, &leader)?
+    let down_after = rig
+        .sentinel_master_record(&leader)?
         .remove("down-after-milliseconds")
         .and_then(|v| v.parse().ok())
         .map(Duration::from_millis)
@@ -156,7 +157,7 @@ fn stage(
     }
     events.push((t0.elapsed(), format!("SENTINEL FAILOVER to {leader}")));
     loop {
-        let state = sentinel_master(rig, leader)?.remove("failover-state");
+        let state = rig.sentinel_master_record(leader)?.remove("failover-state");
         match state.as_deref() {
             Some("wait_start" | "select_slave") => {}
             Some(_) => break,
@@ -175,8 +176,12 @@ fn stage(
         bail!(
             "{leader} selected {selected}, not {replica}, with its view of {replica} frozen; \
              its master: {}; its replicas: {}",
-            describe(&sentinel_master(rig, leader)?),
-            raw_replicas(rig, leader)?
+            describe(&rig.sentinel_master_record(leader)?),
+            rig.sentinel_records(leader, "replicas")?
+                .iter()
+                .map(|fields| format!("[{}]", describe(fields)))
+                .collect::<Vec<_>>()
+                .join(", ")
         );
     }
     let priority = view
@@ -210,23 +215,6 @@ fn unpause(rig: &Rig, replica: &str) -> Result<()> {
         .with_context(|| format!("CLIENT UNPAUSE on {replica}"))
 }
 
-/// `SENTINEL MASTER` of `sentinel`: field → value.
-fn sentinel_master(
-    rig: &Rig,
-    sentinel: &str,
-) -> Result<std::collections::BTreeMap<String, String>> {
-    let reply = rig.call(
-        sentinel,
-        SENTINEL_PORT,
-        &["SENTINEL", "MASTER", &rig.master_name],
-    )?;
-    Ok(reply
-        .strings()?
-        .chunks(2)
-        .filter_map(|kv| Some((kv[0].clone(), kv.get(1)?.clone())))
-        .collect())
-}
-
 /// The value of `name=` in a `CLIENT LIST` line.
 fn field<'a>(line: &'a str, name: &str) -> Option<&'a str> {
     line.split(' ')
@@ -250,26 +238,4 @@ fn describe(fields: &std::collections::BTreeMap<String, String>) -> String {
         .filter_map(|k| Some(format!("{k}={}", fields.get(*k)?)))
         .collect::<Vec<_>>()
         .join(" ")
-}
-
-/// Every record of `SENTINEL REPLICAS`, unmapped, described.
-fn raw_replicas(rig: &Rig, sentinel: &str) -> Result<String> {
-    let reply = rig.call(
-        sentinel,
-        SENTINEL_PORT,
-        &["SENTINEL", "REPLICAS", &rig.master_name],
-    )?;
-    let Reply::Array(Some(entries)) = reply else {
-        bail!("{sentinel}: SENTINEL REPLICAS answered {reply:?}");
-    };
-    let mut out = Vec::new();
-    for entry in entries {
-        let fields = entry
-            .strings()?
-            .chunks(2)
-            .filter_map(|kv| Some((kv[0].clone(), kv.get(1)?.clone())))
-            .collect();
-        out.push(format!("[{}]", describe(&fields)));
-    }
-    Ok(out.join(", "))
 }

@@ -20,12 +20,10 @@ use std::net::Ipv4Addr;
 use std::path::Path;
 use std::time::Duration;
 
-use anyhow::{Context, Result, bail};
+use anyhow::{Context, Result};
 
-use redis_sentinel_gen::rehearse::resp::Reply;
 use redis_sentinel_gen::rehearse::rig::Rig;
 use redis_sentinel_gen::rehearse::{Cluster, Manifests, Secrets};
-use redis_sentinel_gen::resolve::SENTINEL_PORT;
 
 const FIRST_IP: Ipv4Addr = Ipv4Addr::new(127, 0, 4, 1);
 const CLUSTER_DOMAIN: &str = "cluster.local";
@@ -77,17 +75,6 @@ pub(super) fn start_rig(rendered: &str) -> Result<Rig> {
 
 /// `SENTINEL MASTER <name>` of `sentinel` as field → value.
 pub(super) fn sentinel_master(rig: &Rig, sentinel: &str) -> Result<BTreeMap<String, String>> {
-    let reply = rig.call(
-        sentinel,
-        SENTINEL_PORT,
-        &["SENTINEL", "MASTER", MASTER_NAME],
-    )?;
-    if let Reply::Error(e) = &reply {
-        bail!("{sentinel}: SENTINEL MASTER: {e}");
-    }
-    let fields = reply.strings()?;
-    Ok(fields
-        .chunks(2)
-        .filter_map(|kv| Some((kv[0].clone(), kv.get(1)?.clone())))
-        .collect())
+    rig.sentinel_master_record(sentinel)
+        .with_context(|| format!("{sentinel}: SENTINEL MASTER"))
 }

@@ -4,8 +4,9 @@
 use serde_json::Value;
 
 use super::judge::{pod_labels, refused_env_entries, switch_problems};
-use super::{BOTS, bot, container, kustomize, render_out, scratch};
+use super::{BOTS, bot, container, kustomize, scratch};
 use crate::support;
+use crate::support::render_out;
 
 /// The KRM function over the built base does what the Component does: the same env and the
 /// same pod labels for every bot container.

@@ -22,11 +22,10 @@ mod phases;
 use crate::support;
 
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::process::Command;
 
 use serde_json::Value;
 
-const BIN: &str = env!("CARGO_BIN_EXE_redis-sentinel-gen");
 pub(super) const NAMESPACE: &str = "welcomebot";
 /// (Deployment, the container the shipped profile names) of every bot.
 pub(super) const BOTS: [(&str, &str); 2] = [
@@ -44,25 +43,7 @@ fn fixture_base() -> PathBuf {
 /// A scratch directory with a copy of the foreign base at `base/`, where the shipped
 /// profile's default `spec.migration.base` (`../base`) finds it from `out/`.
 pub(super) fn scratch(name: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("rsg-foreign-{name}-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(dir.join("base")).unwrap_or_else(|e| panic!("{e}"));
-    for entry in std::fs::read_dir(fixture_base()).unwrap_or_else(|e| panic!("{e}")) {
-        let path = entry.unwrap_or_else(|e| panic!("{e}")).path();
-        let name = path.file_name().unwrap_or_default();
-        std::fs::copy(&path, dir.join("base").join(name)).unwrap_or_else(|e| panic!("{e}"));
-    }
-    dir
-}
-
-pub(super) fn render_out(profile: &Path, out: &Path) -> Output {
-    Command::new(BIN)
-        .arg("render")
-        .arg(profile)
-        .arg("--out")
-        .arg(out)
-        .output()
-        .unwrap_or_else(|e| panic!("cannot run redis-sentinel-gen: {e}"))
+    support::scratch_with_base(&format!("foreign-{name}"), &fixture_base())
 }
 
 pub(super) fn kustomize(kubectl: &Path, dir: &Path) -> Vec<Value> {

@@ -9,8 +9,9 @@ use serde_json::Value;
 use super::judge::{
     admission_problems, cluster, refused_env_entries, switch_problems, write_stream,
 };
-use super::{BOTS, PHASES, bot, container, kustomize, render_out, scratch};
+use super::{BOTS, PHASES, bot, container, kustomize, scratch};
 use crate::support;
+use crate::support::render_out;
 
 #[test]
 fn every_phase_over_a_foreign_base_gives_the_bots_a_valid_env_and_admits_them() {

@@ -4,8 +4,9 @@
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use super::{fixture, render_out, scratch_with_base};
+use super::{fixture, scratch_with_base};
 use crate::support;
+use crate::support::render_out;
 
 #[test]
 fn migrate_sh_passes_shellcheck_for_every_shipped_profile() {

@@ -19,8 +19,7 @@ mod rehearsal;
 
 use crate::support;
 
-use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::path::PathBuf;
 
 pub(super) const BIN: &str = env!("CARGO_BIN_EXE_redis-sentinel-gen");
 
@@ -31,24 +30,5 @@ pub(super) fn fixture() -> PathBuf {
 /// A scratch directory holding a copy of the fixture base at `base/`, so that an output
 /// directory `out/` beside it finds it as `../base`.
 pub(super) fn scratch_with_base(name: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("rsg-migration-{name}-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    let base = dir.join("base");
-    std::fs::create_dir_all(&base).unwrap_or_else(|e| panic!("{e}"));
-    for entry in std::fs::read_dir(fixture().join("base")).unwrap_or_else(|e| panic!("{e}")) {
-        let path = entry.unwrap_or_else(|e| panic!("{e}")).path();
-        let name = path.file_name().unwrap_or_default();
-        std::fs::copy(&path, base.join(name)).unwrap_or_else(|e| panic!("{e}"));
-    }
-    dir
-}
-
-pub(super) fn render_out(profile: &Path, out: &Path) -> Output {
-    Command::new(BIN)
-        .arg("render")
-        .arg(profile)
-        .arg("--out")
-        .arg(out)
-        .output()
-        .unwrap_or_else(|e| panic!("cannot run redis-sentinel-gen: {e}"))
+    support::scratch_with_base(&format!("migration-{name}"), &fixture().join("base"))
 }

@@ -7,8 +7,9 @@ use std::process::Command;
 
 use serde_json::Value;
 
-use super::{BIN, fixture, render_out, scratch_with_base};
+use super::{BIN, fixture, scratch_with_base};
 use crate::support;
+use crate::support::render_out;
 
 const NAMESPACE: &str = "welcomebot";
 const MASTER_NAME: &str = "welcomebot-master";

@@ -179,6 +179,31 @@ pub fn run_ok(command: &mut Command) -> std::process::Output {
     output
 }
 
+/// Run the built binary's `render <profile> --out <out>`; its output, whatever the exit.
+pub fn render_out(profile: &Path, out: &Path) -> std::process::Output {
+    Command::new(env!("CARGO_BIN_EXE_redis-sentinel-gen"))
+        .arg("render")
+        .arg(profile)
+        .arg("--out")
+        .arg(out)
+        .output()
+        .unwrap_or_else(|e| panic!("cannot run redis-sentinel-gen: {e}"))
+}
+
+/// A fresh scratch directory `rsg-<name>-<pid>` holding a copy of the files of `base` at
+/// `base/`, so that an output directory `out/` beside it finds it as `../base`.
+pub fn scratch_with_base(name: &str, base: &Path) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("rsg-{name}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(dir.join("base")).unwrap_or_else(|e| panic!("{e}"));
+    for entry in std::fs::read_dir(base).unwrap_or_else(|e| panic!("{e}")) {
+        let path = entry.unwrap_or_else(|e| panic!("{e}")).path();
+        let name = path.file_name().unwrap_or_default();
+        std::fs::copy(&path, dir.join("base").join(name)).unwrap_or_else(|e| panic!("{e}"));
+    }
+    dir
+}
+
 /// Run the built binary's `render <path>` and return its stdout (`redis-sentinel.yaml`).
 pub fn render_profile(path: &Path) -> String {
     let output = Command::new(env!("CARGO_BIN_EXE_redis-sentinel-gen"))

@@ -88,7 +88,7 @@ pub struct ConfigContext {
 /// memory limit grows with what the operator sized the pod for, and stays small next to it.
 pub fn repl_backlog_mib(limits_memory: &str) -> u64 {
     const MIB: u64 = 1024 * 1024;
-    (crate::resolve::bytes(limits_memory) / 32 / MIB).clamp(4, 256)
+    (crate::quantity::bytes(limits_memory) / 32 / MIB).clamp(4, 256)
 }
 
 impl ConfigContext {

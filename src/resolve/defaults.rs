@@ -10,7 +10,8 @@ use crate::memory;
 use crate::profile::spec::{
     AntiAffinity, ClientMode, Fsync, MaxmemoryPolicy, SavePoint, ZoneSpread,
 };
-use crate::resolve::{ContainerResources, bytes, quorum_for};
+use crate::quantity::bytes;
+use crate::resolve::{ContainerResources, quorum_for};
 
 /// `spec.development`: a production profile unless it says otherwise.
 pub const DEFAULT_DEVELOPMENT: bool = false;

@@ -14,18 +14,11 @@ pub use model::*;
 
 use crate::memory;
 use crate::profile::spec::{Profile, ResourceAmounts, Resources};
-use crate::quantity::Quantity;
+use crate::quantity::bytes;
 
 /// The majority of `sentinels`: the only quorum that is both safe and live.
 pub fn quorum_for(sentinels: u32) -> u32 {
     sentinels / 2 + 1
-}
-
-/// A memory quantity in whole bytes; 0 for one that does not parse (validation reports it).
-pub fn bytes(quantity: &str) -> u64 {
-    Quantity::parse(quantity).map_or(0, |q| {
-        u64::try_from(q.whole_units().max(0)).unwrap_or(u64::MAX)
-    })
 }
 
 fn resources(given: Option<&Resources>, default: &ContainerResources) -> ContainerResources {

@@ -4,7 +4,7 @@
 use super::Check;
 use crate::memory;
 use crate::profile::spec::{ResourceAmounts, Resources};
-use crate::quantity::Quantity;
+use crate::quantity::{self, Quantity};
 use crate::resolve::{self, ContainerResources};
 
 /// The smallest volume accepted: anything below holds no Redis data set (an empty RDB file
@@ -140,7 +140,7 @@ impl Check<'_> {
         };
         let path = "spec.redis.maxmemory";
         let bytes = match Quantity::parse(written) {
-            Ok(q) if q >= Quantity::units(1) => resolve::bytes(written),
+            Ok(q) if q >= Quantity::units(1) => quantity::bytes(written),
             Ok(_) => {
                 self.error(
                     path,

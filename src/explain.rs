@@ -1,7 +1,7 @@
 //! `explain FIELD`: one field of the profile, in the manner of `kubectl explain`: its type,
 //! its valid values, its meaning and default, and the fields below it. Everything comes from
 //! the profile's JSON Schema, the same source as editors' hints, so the two cannot disagree;
-//! the defaults in it come from the table of defaults (`resolve::stated_defaults`).
+//! the defaults in it come from the table of defaults (`profile::defaults::stated_defaults`).
 
 use std::fmt::Write;
 

@@ -1,12 +1,12 @@
 //! The defaults of the profile's JSON Schema, written from the table of defaults
-//! (`resolve::stated_defaults`): a value as the standard `default` keyword (what editors offer
+//! ([`stated_defaults`]): a value as the standard `default` keyword (what editors offer
 //! and `explain` shows), a default computed from other fields as the rule in words under
 //! [`DEFAULT_RULE`]. The spec types' documentation states no default of its own, so the field
 //! reference cannot disagree with what `resolve` does.
 
 use serde_json::Value;
 
-use crate::resolve::{Stated, stated_defaults};
+use crate::profile::defaults::{Stated, stated_defaults};
 
 /// The keyword holding a computed default's rule. Draft-07 lets a schema carry keywords of its
 /// own; validators and editors ignore them.
@@ -125,7 +125,7 @@ mod tests {
 
     /// Fields a profile may leave out that have no default value: absent means empty, the
     /// cluster's own default, or not given. Each is here on purpose; a new optional field
-    /// needs a stated default in `resolve::stated_defaults` or a place here.
+    /// needs a stated default in `profile::defaults::stated_defaults` or a place here.
     const WITHOUT_DEFAULT: [&str; 10] = [
         // Maps and lists: absent is empty.
         "metadata.labels",
@@ -281,8 +281,8 @@ mod tests {
         assert!(
             missing.is_empty(),
             "optional fields with no stated default: {missing:?}; state it in \
-             resolve::stated_defaults (or, if absence means empty or not given, list it in \
-             WITHOUT_DEFAULT)"
+             profile::defaults::stated_defaults (or, if absence means empty or not given, list \
+             it in WITHOUT_DEFAULT)"
         );
         assert!(
             stale.is_empty(),
@@ -336,11 +336,11 @@ mod tests {
         };
         assert_eq!(
             size("RedisSpec"),
-            json!(crate::resolve::DEFAULT_REDIS_STORAGE)
+            json!(crate::profile::defaults::DEFAULT_REDIS_STORAGE)
         );
         assert_eq!(
             size("SentinelSpec"),
-            json!(crate::resolve::DEFAULT_SENTINEL_STORAGE)
+            json!(crate::profile::defaults::DEFAULT_SENTINEL_STORAGE)
         );
         assert!(
             root["definitions"]["Storage"]["properties"]["size"]

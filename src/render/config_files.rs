@@ -5,11 +5,12 @@ use anyhow::Result;
 use serde::Serialize;
 
 use crate::memory;
+use crate::profile::defaults::{
+    REDIS_PORT, SENTINEL_PORT, SHUTDOWN_RESERVE_SECONDS, SHUTDOWN_TIMEOUT_SECONDS,
+};
 use crate::profile::spec::{Fsync, SavePoint};
 use crate::render::layout;
-use crate::resolve::{
-    Deployment, REDIS_PORT, SENTINEL_PORT, SHUTDOWN_RESERVE_SECONDS, SHUTDOWN_TIMEOUT_SECONDS,
-};
+use crate::resolve::Deployment;
 use crate::templates;
 
 /// What every template sees. Every value is already safe to write into a config file or a

@@ -6,20 +6,14 @@
 //! not parse counts as zero), and validation then judges the values it decided, pointing at
 //! the profile's own lines. Nothing is rendered from a deployment whose validation failed.
 
-mod defaults;
 mod model;
 
-pub use defaults::*;
 pub use model::*;
 
 use crate::memory;
+use crate::profile::defaults::*;
 use crate::profile::spec::{Profile, ResourceAmounts, Resources};
 use crate::quantity::bytes;
-
-/// The majority of `sentinels`: the only quorum that is both safe and live.
-pub fn quorum_for(sentinels: u32) -> u32 {
-    sentinels / 2 + 1
-}
 
 fn resources(given: Option<&Resources>, default: &ContainerResources) -> ContainerResources {
     let empty = ResourceAmounts::default();

@@ -3,9 +3,10 @@
 
 use super::Check;
 use crate::memory;
+use crate::profile::defaults::ContainerResources;
 use crate::profile::spec::{ResourceAmounts, Resources};
 use crate::quantity::{self, Quantity};
-use crate::resolve::{self, ContainerResources};
+use crate::resolve;
 
 /// The smallest volume accepted: anything below holds no Redis data set (an empty RDB file
 /// and an AOF manifest alone take kilobytes), and `1m` — a thousandth of a byte — is a typo

@@ -3,6 +3,7 @@
 use super::images::redis_version;
 use super::names::dns_subdomain_problem;
 use super::*;
+use crate::profile::defaults;
 use crate::profile::load::{Source, load};
 use crate::resolve;
 
@@ -70,7 +71,7 @@ fn quorum_must_be_the_majority() {
             .as_deref()
             .is_some_and(|v| v.starts_with("3 (⌊5/2⌋ + 1)"))
     );
-    assert_eq!(resolve::quorum_for(7), 4);
+    assert_eq!(defaults::quorum_for(7), 4);
 }
 
 #[test]

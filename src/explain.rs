@@ -7,8 +7,8 @@ use std::fmt::Write;
 
 use serde_json::Value;
 
-use crate::profile::schema::profile_schema;
-use crate::profile::schema_defaults::{plain, stated_default};
+use crate::profile::schema::{object_of, profile_schema, target};
+use crate::profile::schema_defaults::{default_below, plain, stated_default};
 
 /// The explanation of `path` (`spec.sentinel.quorum`, `spec.clients.name`, `spec.clients[].name`;
 /// empty for the whole profile), or what is wrong with the path.
@@ -116,19 +116,6 @@ fn markdown_fields(
     }
 }
 
-/// The default value of field `name` (schema `field`) that the profile's table states: its own
-/// `default`, else its part of the default of the field above it (`size` of the
-/// `spec.redis.storage` default).
-pub(crate) fn default_below<'a>(
-    field: &'a Value,
-    above: Option<&'a Value>,
-    name: &str,
-) -> Option<&'a Value> {
-    field
-        .get("default")
-        .or_else(|| above.and_then(|d| d.get(name)))
-}
-
 /// The closest of `known` to `wrong`, when it is close enough to be a typo.
 fn nearest<'a>(wrong: &str, known: &[&'a str]) -> Option<&'a str> {
     known
@@ -142,44 +129,6 @@ fn nearest<'a>(wrong: &str, known: &[&'a str]) -> Option<&'a str> {
         .filter(|(distance, _)| *distance <= 2.max(wrong.len() / 3))
         .min()
         .map(|(_, k)| k)
-}
-
-/// Follow `$ref` and the `allOf` / `anyOf` / `oneOf` wrappers that optional fields get, down
-/// to the schema that is not null.
-pub(crate) fn target<'a>(root: &'a Value, node: &'a Value) -> &'a Value {
-    if let Some(reference) = node.get("$ref").and_then(Value::as_str) {
-        let name = reference.trim_start_matches("#/definitions/");
-        if let Some(definition) = root["definitions"].get(name) {
-            return target(root, definition);
-        }
-    }
-    // A node with fields of its own is the target, whatever rules (`allOf` of if/then) it
-    // adds; only a bare wrapper around one real schema is looked through.
-    if node.get("properties").is_some() {
-        return node;
-    }
-    for wrapper in ["allOf", "anyOf"] {
-        if let Some(branches) = node.get(wrapper).and_then(Value::as_array) {
-            let real: Vec<&Value> = branches.iter().filter(|b| !is_null_type(b)).collect();
-            if let [only] = real.as_slice() {
-                return target(root, only);
-            }
-        }
-    }
-    node
-}
-
-fn is_null_type(node: &Value) -> bool {
-    node.get("type").and_then(Value::as_str) == Some("null")
-}
-
-/// The object schema whose `properties` a step looks into: the node itself, or its list items.
-pub(crate) fn object_of<'a>(root: &'a Value, node: &'a Value) -> Option<&'a Value> {
-    let node = target(root, node);
-    if node.get("properties").is_some() {
-        return Some(node);
-    }
-    node.get("items").map(|items| target(root, items))
 }
 
 /// `integer`, `string`, `[]Client`, `object`, `map[string]string`, one of enum values.

@@ -7,6 +7,8 @@
 //! the profile's own lines. Nothing is rendered from a deployment whose validation failed.
 
 mod model;
+#[cfg(test)]
+mod tests;
 
 pub use model::*;
 

@@ -118,7 +118,7 @@ pub fn selector_collisions(
         .metadata
         .namespace
         .as_deref()
-        .unwrap_or(crate::resolve::DEFAULT_NAMESPACE);
+        .unwrap_or(crate::profile::defaults::DEFAULT_NAMESPACE);
     let mut findings = Vec::new();
     for workload in &seen.workloads {
         if workload

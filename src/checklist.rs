@@ -3,8 +3,9 @@
 
 use std::fmt::Write as _;
 
+use crate::profile::defaults::quorum_for;
 use crate::render::{meta, monitoring};
-use crate::resolve::{Deployment, quorum_for};
+use crate::resolve::Deployment;
 use crate::validate::rules;
 
 /// The verdict on one item.

@@ -2,7 +2,8 @@
 //!
 //! The pipeline, one module per stage: `profile` (load) → `resolve` → `validate` → `render`
 //! → `emit`, run by `pipeline` for every adapter (`run` for the command line, `krm`,
-//! `kustomize`).
+//! `kustomize`). The modules are layered, and an import never runs up: the layers are in
+//! docs/CONTRIBUTING.md ("How the code is laid out"), and `tests/it/layers.rs` holds to them.
 
 pub mod base;
 pub mod checklist;

@@ -71,6 +71,7 @@ pub fn check_for_tree(source: &Source, out: &Path) -> Checked {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::profile::defaults;
 
     fn source(edit: impl Fn(&str) -> String) -> Source {
         Source {
@@ -87,7 +88,7 @@ mod tests {
         assert_eq!(dep.source, "p.yaml");
         assert_eq!(
             dep.sentinel.quorum,
-            resolve::quorum_for(dep.sentinel.replicas)
+            defaults::quorum_for(dep.sentinel.replicas)
         );
     }
 

@@ -106,6 +106,13 @@ impl Quantity {
     }
 }
 
+/// A memory quantity in whole bytes; 0 for one that does not parse (validation reports it).
+pub fn bytes(quantity: &str) -> u64 {
+    Quantity::parse(quantity).map_or(0, |q| {
+        u64::try_from(q.whole_units().max(0)).unwrap_or(u64::MAX)
+    })
+}
+
 /// (power of ten, power of 1024) that a suffix stands for.
 fn suffix_exponents(suffix: &str) -> Result<(i32, i32), NotAQuantity> {
     let units = match suffix {

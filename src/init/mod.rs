@@ -10,9 +10,9 @@ use std::path::Path;
 use anyhow::{Context, Result};
 use serde_json::{Value, json};
 
-use crate::explain::{description, first_sentence, target};
+use crate::explain::{description, first_sentence};
 use crate::profile::default;
-use crate::profile::schema::profile_schema;
+use crate::profile::schema::{profile_schema, target};
 
 const HEADER: &str = "\
 # A starter profile for redis-sentinel-gen: the reference deployment (welcomebot), with every

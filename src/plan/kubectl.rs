@@ -1,7 +1,7 @@
 //! The command lines of the manual steps, against the running (old) deployment.
 
 use super::facts::Facts;
-use crate::resolve::SENTINEL_PORT;
+use crate::profile::defaults::SENTINEL_PORT;
 
 /// Command lines against the running (old) deployment.
 pub(super) struct Kubectl {

@@ -2,6 +2,7 @@
 
 pub mod bounds;
 pub mod default;
+pub mod defaults;
 pub mod from_node;
 pub mod grammar;
 pub mod load;

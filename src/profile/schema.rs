@@ -50,6 +50,44 @@ pub fn profile_schema_json() -> String {
     text
 }
 
+/// Follow `$ref` and the `allOf` / `anyOf` / `oneOf` wrappers that optional fields get, down
+/// to the schema that is not null.
+pub(crate) fn target<'a>(root: &'a Value, node: &'a Value) -> &'a Value {
+    if let Some(reference) = node.get("$ref").and_then(Value::as_str) {
+        let name = reference.trim_start_matches("#/definitions/");
+        if let Some(definition) = root["definitions"].get(name) {
+            return target(root, definition);
+        }
+    }
+    // A node with fields of its own is the target, whatever rules (`allOf` of if/then) it
+    // adds; only a bare wrapper around one real schema is looked through.
+    if node.get("properties").is_some() {
+        return node;
+    }
+    for wrapper in ["allOf", "anyOf"] {
+        if let Some(branches) = node.get(wrapper).and_then(Value::as_array) {
+            let real: Vec<&Value> = branches.iter().filter(|b| !is_null_type(b)).collect();
+            if let [only] = real.as_slice() {
+                return target(root, only);
+            }
+        }
+    }
+    node
+}
+
+fn is_null_type(node: &Value) -> bool {
+    node.get("type").and_then(Value::as_str) == Some("null")
+}
+
+/// The object schema whose `properties` a step looks into: the node itself, or its list items.
+pub(crate) fn object_of<'a>(root: &'a Value, node: &'a Value) -> Option<&'a Value> {
+    let node = target(root, node);
+    if node.get("properties").is_some() {
+        return Some(node);
+    }
+    node.get("items").map(|items| target(root, items))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

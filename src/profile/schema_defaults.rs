@@ -1,12 +1,12 @@
 //! The defaults of the profile's JSON Schema, written from the table of defaults
-//! (`resolve::stated_defaults`): a value as the standard `default` keyword (what editors offer
+//! ([`stated_defaults`]): a value as the standard `default` keyword (what editors offer
 //! and `explain` shows), a default computed from other fields as the rule in words under
 //! [`DEFAULT_RULE`]. The spec types' documentation states no default of its own, so the field
 //! reference cannot disagree with what `resolve` does.
 
 use serde_json::Value;
 
-use crate::resolve::{Stated, stated_defaults};
+use crate::profile::defaults::{Stated, stated_defaults};
 
 /// The keyword holding a computed default's rule. Draft-07 lets a schema carry keywords of its
 /// own; validators and editors ignore them.
@@ -68,8 +68,21 @@ fn object_pointer(schema: &Value, pointer: String) -> Option<String> {
     None
 }
 
+/// The default value of field `name` (schema `field`) that the profile's table states: its own
+/// `default`, else its part of the default of the field above it (`size` of the
+/// `spec.redis.storage` default).
+pub(crate) fn default_below<'a>(
+    field: &'a Value,
+    above: Option<&'a Value>,
+    name: &str,
+) -> Option<&'a Value> {
+    field
+        .get("default")
+        .or_else(|| above.and_then(|d| d.get(name)))
+}
+
 /// The default of a field as the reference states it (`5000`, `` `redis-auth` ``, a rule in
-/// words), given its value default `value` (see `explain::default_below`). None for an object: the
+/// words), given its value default `value` (see [`default_below`]). None for an object: the
 /// fields below it state theirs.
 pub fn stated_default(field: &Value, value: Option<&Value>) -> Option<String> {
     if let Some(rule) = field.get(DEFAULT_RULE).and_then(Value::as_str) {
@@ -112,20 +125,14 @@ pub fn plain(value: &Value) -> String {
 
 #[cfg(test)]
 mod tests {
-    use std::path::Path;
-
     use serde_json::json;
 
     use super::*;
-    use crate::explain::{default_below, object_of, target};
-    use crate::profile::load::{Source, load};
-    use crate::profile::schema::profile_schema;
-    use crate::profile::spec::Profile;
-    use crate::resolve::resolve;
+    use crate::profile::schema::{object_of, profile_schema, target};
 
     /// Fields a profile may leave out that have no default value: absent means empty, the
     /// cluster's own default, or not given. Each is here on purpose; a new optional field
-    /// needs a stated default in `resolve::stated_defaults` or a place here.
+    /// needs a stated default in `profile::defaults::stated_defaults` or a place here.
     const WITHOUT_DEFAULT: [&str; 10] = [
         // Maps and lists: absent is empty.
         "metadata.labels",
@@ -142,132 +149,6 @@ mod tests {
         "spec.persistence.acknowledgeDataLossOnRestart",
     ];
 
-    /// `profile` with every default value the schema states written out where the profile
-    /// leaves the field out, in every section the profile writes (a section it leaves out
-    /// stays out: for monitoring, network policies and backups absence means off).
-    fn spelled_out(root: &Value, schema: &Value, value: &mut Value, stated: Option<&Value>) {
-        if let Value::Array(items) = value {
-            if let Some(item_schema) = target(root, schema).get("items") {
-                for item in items {
-                    spelled_out(root, item_schema, item, None);
-                }
-            }
-            return;
-        }
-        let Some(properties) = object_of(root, schema)
-            .and_then(|o| o.get("properties"))
-            .and_then(Value::as_object)
-        else {
-            return;
-        };
-        let Value::Object(fields) = value else {
-            return;
-        };
-        for (name, field) in properties {
-            let default = default_below(field, stated, name);
-            match fields.get_mut(name) {
-                Some(written) => spelled_out(root, field, written, default),
-                None => {
-                    if let Some(default) = default {
-                        fields.insert(name.clone(), default.clone());
-                    }
-                }
-            }
-        }
-    }
-
-    /// What `resolve` decides for `profile`, as text to compare.
-    fn resolved(profile: &Value) -> String {
-        let profile: Profile = serde_json::from_value(profile.clone())
-            .unwrap_or_else(|e| panic!("not a profile: {e}\n{profile:#}"));
-        format!("{:#?}", resolve(&profile, "profile"))
-    }
-
-    /// Profiles that leave many fields out: the minimum with and without every section, and
-    /// every profile the project ships or tests with.
-    fn profiles() -> Vec<(String, Value)> {
-        let minimum = json!({
-            "apiVersion": "redis-sentinel-gen/v1alpha1",
-            "kind": "RedisSentinel",
-            "metadata": {"name": "shop"},
-            "spec": {"masterName": "shop-master"},
-        });
-        let mut every_section = minimum.clone();
-        every_section["spec"] = json!({
-            "masterName": "shop-master",
-            "auth": {},
-            "redis": {},
-            "persistence": {"aof": {}},
-            "sentinel": {},
-            "monitoring": {},
-            "networkPolicy": {"clientPodLabels": {"app": "web"}},
-            "backup": {},
-            "clients": [{"kind": "Deployment", "name": "web", "container": "app"}],
-            "migration": {"from": {"host": "redis"}},
-        });
-        let mut empty_parts = every_section.clone();
-        for section in ["redis", "sentinel", "backup"] {
-            empty_parts["spec"][section]["storage"] = json!({});
-        }
-        for section in ["redis", "sentinel", "monitoring"] {
-            empty_parts["spec"][section]["resources"] = json!({"limits": {"memory": "1Gi"}});
-        }
-        let mut found = vec![
-            ("the minimum".to_string(), minimum),
-            ("every section, empty".to_string(), every_section),
-            ("empty storage, partial resources".to_string(), empty_parts),
-        ];
-        let repo = Path::new(env!("CARGO_MANIFEST_DIR"));
-        for dir in ["profiles", "tests/profiles"] {
-            let mut files: Vec<_> = std::fs::read_dir(repo.join(dir))
-                .unwrap_or_else(|e| panic!("{dir}: {e}"))
-                .flatten()
-                .map(|e| e.path())
-                .filter(|p| p.extension().is_some_and(|e| e == "yaml"))
-                .collect();
-            files.sort();
-            for file in files {
-                let source = Source {
-                    name: file.display().to_string(),
-                    text: std::fs::read_to_string(&file).unwrap_or_else(|e| panic!("{e}")),
-                };
-                let loaded = load(&source).unwrap_or_else(|e| panic!("{}: {e:?}", source.name));
-                let value = serde_json::to_value(&loaded.profile).unwrap_or_else(|e| panic!("{e}"));
-                found.push((source.name, value));
-            }
-        }
-        assert!(found.len() > 5, "the shipped profiles were not found");
-        found
-    }
-
-    /// The defaults the field reference states (docs/profile-reference.md, `explain`, editors)
-    /// are the ones `resolve` applies: writing every stated default into a profile changes
-    /// nothing `resolve` decides. A default that `resolve` takes from elsewhere than the table,
-    /// or a table entry naming the wrong field, makes the two differ.
-    #[test]
-    fn writing_out_the_stated_defaults_changes_nothing_resolve_decides() {
-        let root = profile_schema();
-        for (name, profile) in profiles() {
-            let mut explicit = profile.clone();
-            spelled_out(&root, &root, &mut explicit, None);
-            assert_ne!(explicit, profile, "{name}: no default was written");
-            let (before, after) = (resolved(&profile), resolved(&explicit));
-            if before != after {
-                let first = before
-                    .lines()
-                    .zip(after.lines())
-                    .find(|(b, a)| b != a)
-                    .unwrap_or_default();
-                panic!(
-                    "{name}: writing out the stated defaults changes what resolve decides: \
-                     {:?} left out, {:?} with the defaults written\n{explicit:#}",
-                    first.0.trim(),
-                    first.1.trim()
-                );
-            }
-        }
-    }
-
     /// Every field a profile may leave out states its default (a value or a rule), or is one
     /// of [`WITHOUT_DEFAULT`].
     #[test]
@@ -281,8 +162,8 @@ mod tests {
         assert!(
             missing.is_empty(),
             "optional fields with no stated default: {missing:?}; state it in \
-             resolve::stated_defaults (or, if absence means empty or not given, list it in \
-             WITHOUT_DEFAULT)"
+             profile::defaults::stated_defaults (or, if absence means empty or not given, list \
+             it in WITHOUT_DEFAULT)"
         );
         assert!(
             stale.is_empty(),
@@ -336,11 +217,11 @@ mod tests {
         };
         assert_eq!(
             size("RedisSpec"),
-            json!(crate::resolve::DEFAULT_REDIS_STORAGE)
+            json!(crate::profile::defaults::DEFAULT_REDIS_STORAGE)
         );
         assert_eq!(
             size("SentinelSpec"),
-            json!(crate::resolve::DEFAULT_SENTINEL_STORAGE)
+            json!(crate::profile::defaults::DEFAULT_SENTINEL_STORAGE)
         );
         assert!(
             root["definitions"]["Storage"]["properties"]["size"]

@@ -11,10 +11,9 @@ use serde_json::{Value, json};
 use crate::profile::bounds::{
     MAX_DOWN_AFTER_MS, MAX_REDIS_REPLICAS, MAX_SENTINELS, MIN_DOWN_AFTER_MS,
 };
+use crate::profile::defaults::{self, SHUTDOWN_RESERVE_SECONDS};
 use crate::profile::grammar;
 use crate::profile::spec::{API_VERSION, KIND};
-use crate::resolve;
-use crate::resolve::SHUTDOWN_RESERVE_SECONDS;
 
 /// The longest `namePrefix`: `<prefix>redis-sentinel` must fit a StatefulSet name (52, its
 /// pods' `controller-revision-hash` label being `<name>-<10 characters>`).
@@ -37,8 +36,8 @@ const RELATIVE_PATH: &str = r"^[A-Za-z0-9._-][A-Za-z0-9._/-]*$";
 const KIND_NAME: &str = r"^[A-Z][A-Za-z0-9]*$";
 
 // The rules against defaults assume the defaults are within the bounds.
-const _: () = assert!(resolve::DEFAULT_DOWN_AFTER >= MIN_DOWN_AFTER_MS);
-const _: () = assert!(resolve::DEFAULT_FAILOVER_TIMEOUT <= MAX_DOWN_AFTER_MS);
+const _: () = assert!(defaults::DEFAULT_DOWN_AFTER >= MIN_DOWN_AFTER_MS);
+const _: () = assert!(defaults::DEFAULT_FAILOVER_TIMEOUT <= MAX_DOWN_AFTER_MS);
 
 /// Add every rule to `schema`, the draft-07 schema schemars derived from `Profile`.
 pub fn apply(schema: &mut Value) {
@@ -189,7 +188,7 @@ fn defaulted(name: &str) -> Value {
 
 /// The quorum is the majority of the Sentinels, written or defaulted (3).
 fn sentinel_rules() -> Vec<Value> {
-    let quorum_for = |n: u32| json!({"enum": [resolve::quorum_for(n), null]});
+    let quorum_for = |n: u32| json!({"enum": [defaults::quorum_for(n), null]});
     let mut rules: Vec<Value> = (1..=MAX_SENTINELS)
         .step_by(2)
         .map(|n| {
@@ -201,21 +200,21 @@ fn sentinel_rules() -> Vec<Value> {
         .collect();
     rules.push(json!({
         "if": defaulted("replicas"),
-        "then": property("quorum", quorum_for(resolve::DEFAULT_SENTINEL_REPLICAS)),
+        "then": property("quorum", quorum_for(defaults::DEFAULT_SENTINEL_REPLICAS)),
     }));
     // failoverTimeout > downAfterMilliseconds can only be said against a default.
     rules.push(json!({
         "if": defaulted("failoverTimeout"),
         "then": property(
             "downAfterMilliseconds",
-            json!({"maximum": resolve::DEFAULT_FAILOVER_TIMEOUT - 1}),
+            json!({"maximum": defaults::DEFAULT_FAILOVER_TIMEOUT - 1}),
         ),
     }));
     rules.push(json!({
         "if": defaulted("downAfterMilliseconds"),
         "then": property(
             "failoverTimeout",
-            json!({"minimum": resolve::DEFAULT_DOWN_AFTER + 1}),
+            json!({"minimum": defaults::DEFAULT_DOWN_AFTER + 1}),
         ),
     }));
     rules
@@ -291,7 +290,7 @@ fn spec_rules() -> Vec<Value> {
     }
     rules.push(json!({
         "if": {"not": written("redis", written("replicas", json!({"type": "integer"})))},
-        "then": within(resolve::DEFAULT_REDIS_REPLICAS),
+        "then": within(defaults::DEFAULT_REDIS_REPLICAS),
     }));
     rules.push(json!({
         "if": {"not": written("sentinel", written("failoverTimeout", json!({"type": "integer"})))},
@@ -299,7 +298,7 @@ fn spec_rules() -> Vec<Value> {
             "redis",
             property(
                 "terminationGracePeriodSeconds",
-                json!({"minimum": resolve::DEFAULT_FAILOVER_TIMEOUT.div_ceil(1000) + SHUTDOWN_RESERVE_SECONDS}),
+                json!({"minimum": defaults::DEFAULT_FAILOVER_TIMEOUT.div_ceil(1000) + SHUTDOWN_RESERVE_SECONDS}),
             ),
         ),
     }));

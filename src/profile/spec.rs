@@ -1,9 +1,9 @@
 //! The profile as the user writes it: KRM-shaped, strict, every field documented.
 //!
-//! These types mirror the YAML one to one. `Option`s mean "not written"; defaults are decided
-//! in `resolve` (its table, `resolve/defaults.rs`), never here and never in the renderers. The
-//! documentation here states no default: the JSON Schema and the field reference take them
-//! from that table.
+//! These types mirror the YAML one to one. `Option`s mean "not written"; defaults are stated
+//! in the table of defaults (`profile/defaults.rs`) and applied by `resolve`, never here and
+//! never in the renderers. The documentation here states no default: the JSON Schema and the
+//! field reference take them from that table.
 
 use std::collections::BTreeMap;
 

@@ -11,7 +11,7 @@ use anyhow::{Context, Result, bail, ensure};
 use super::cluster::Cluster;
 use super::resp::{Conn, Reply, info_field};
 use super::rollout::Changes;
-use crate::resolve::{REDIS_PORT, SENTINEL_PORT};
+use crate::profile::defaults::{REDIS_PORT, SENTINEL_PORT};
 
 /// One check call may take this long; a pod that does not answer is simply not healthy yet.
 const CALL_TIMEOUT: Duration = Duration::from_millis(500);

@@ -18,7 +18,7 @@ use anyhow::{Context, Result, bail};
 use super::resp::{Reply, info_field};
 use super::rig::Rig;
 use super::rollout::Events;
-use crate::resolve::REDIS_PORT;
+use crate::profile::defaults::REDIS_PORT;
 
 /// The data set put on the master before it is stopped: 64 MiB in values of 256 KiB,
 /// incompressible (RDB compresses values with LZF), about a third of the reference

@@ -13,7 +13,7 @@ use std::time::{Duration, Instant};
 
 use super::cluster::Dns;
 use super::resp::{Conn, Reply, info_field};
-use crate::resolve::REDIS_PORT;
+use crate::profile::defaults::REDIS_PORT;
 
 /// Time between two observations of one pod.
 const INTERVAL: Duration = Duration::from_millis(50);

@@ -12,9 +12,10 @@ use k8s_openapi::api::core::v1::{
 };
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
 
+use crate::profile::defaults::ContainerResources;
 use crate::render::meta::{self, Role};
 use crate::render::{config_files, layout, pod};
-use crate::resolve::{ContainerResources, Deployment};
+use crate::resolve::Deployment;
 
 /// Name of the backup container.
 const CONTAINER: &str = "backup";

@@ -11,9 +11,10 @@ use anyhow::Result;
 use k8s_openapi::api::core::v1::{EnvVar, EnvVarSource, SecretKeySelector};
 use serde::Serialize;
 
+use crate::profile::defaults::{REDIS_PORT, SENTINEL_PORT};
 use crate::profile::spec::{ClientKind, ClientMode};
 use crate::render::{layout, meta, serialize};
-use crate::resolve::{Client, Deployment, REDIS_PORT, SENTINEL_PORT};
+use crate::resolve::{Client, Deployment};
 
 /// Every Sentinel pod as `host:port`, comma-separated.
 pub const ENV_SENTINEL_ADDRS: &str = "REDIS_SENTINEL_ADDRS";

@@ -5,11 +5,12 @@ use anyhow::Result;
 use serde::Serialize;
 
 use crate::memory;
+use crate::profile::defaults::{
+    REDIS_PORT, SENTINEL_PORT, SHUTDOWN_RESERVE_SECONDS, SHUTDOWN_TIMEOUT_SECONDS,
+};
 use crate::profile::spec::{Fsync, SavePoint};
 use crate::render::layout;
-use crate::resolve::{
-    Deployment, REDIS_PORT, SENTINEL_PORT, SHUTDOWN_RESERVE_SECONDS, SHUTDOWN_TIMEOUT_SECONDS,
-};
+use crate::resolve::Deployment;
 use crate::templates;
 
 /// What every template sees. Every value is already safe to write into a config file or a
@@ -88,7 +89,7 @@ pub struct ConfigContext {
 /// memory limit grows with what the operator sized the pod for, and stays small next to it.
 pub fn repl_backlog_mib(limits_memory: &str) -> u64 {
     const MIB: u64 = 1024 * 1024;
-    (crate::resolve::bytes(limits_memory) / 32 / MIB).clamp(4, 256)
+    (crate::quantity::bytes(limits_memory) / 32 / MIB).clamp(4, 256)
 }
 
 impl ConfigContext {

@@ -117,3 +117,38 @@ fn checksum(config_map: &ConfigMap) -> Result<String> {
         .context("bug: a rendered ConfigMap has no data")?;
     meta::config_checksum(data)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::profile::load::{Source, load};
+    use crate::resolve::resolve;
+
+    /// `Names::objects` is what clients and removed objects are checked against, so it must
+    /// list every object the reference profile (everything on) renders.
+    #[test]
+    fn every_rendered_object_is_a_known_generated_object() -> Result<(), String> {
+        let loaded = load(&Source::embedded_default()).map_err(|f| format!("{f:?}"))?;
+        let dep = resolve(&loaded.profile, "");
+        let yaml = redis_sentinel_yaml(&dep).map_err(|e| e.to_string())?;
+        let objects = dep.names.objects();
+        let mut seen = 0;
+        for document in yaml.split("\n---\n") {
+            let kind = document.lines().find_map(|l| l.strip_prefix("kind: "));
+            let name = document
+                .split("\nmetadata:\n")
+                .nth(1)
+                .and_then(|m| m.lines().find_map(|l| l.strip_prefix("  name: ")));
+            let (Some(kind), Some(name)) = (kind, name) else {
+                continue;
+            };
+            seen += 1;
+            assert!(
+                objects.contains(&(kind, name)),
+                "{kind}/{name} is not in Names::objects"
+            );
+        }
+        assert!(seen >= 15, "only {seen} objects found in\n{yaml}");
+        Ok(())
+    }
+}

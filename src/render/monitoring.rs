@@ -16,10 +16,11 @@ use k8s_openapi::apimachinery::pkg::apis::meta::v1::{LabelSelector, ObjectMeta};
 use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
 use serde::{Deserialize, Serialize};
 
+use crate::profile::defaults::{METRICS_PORT, REDIS_PORT, SENTINEL_PORT};
 use crate::render::layout;
 use crate::render::meta::{self, Role};
 use crate::render::pod;
-use crate::resolve::{Deployment, METRICS_PORT, Monitoring, REDIS_PORT, SENTINEL_PORT};
+use crate::resolve::{Deployment, Monitoring};
 
 /// Name of the exporter container and of its port, in pods and metrics Services.
 pub const METRICS_PORT_NAME: &str = "metrics";

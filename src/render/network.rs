@@ -23,8 +23,9 @@ use k8s_openapi::api::networking::v1::{
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::LabelSelector;
 use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
 
+use crate::profile::defaults::{METRICS_PORT, REDIS_PORT, SENTINEL_PORT};
 use crate::render::meta::{self, Role};
-use crate::resolve::{self, Deployment, METRICS_PORT, REDIS_PORT, SENTINEL_PORT};
+use crate::resolve::{self, Deployment};
 
 /// Label every namespace carries with its own name (Kubernetes ≥ 1.22).
 const NAMESPACE_NAME_LABEL: &str = "kubernetes.io/metadata.name";

@@ -20,11 +20,12 @@ use k8s_openapi::api::core::v1::{
 use k8s_openapi::apimachinery::pkg::api::resource::Quantity;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
 
+use crate::profile::defaults::{self, ContainerResources};
 use crate::profile::spec::{AntiAffinity, ZoneSpread};
 use crate::render::config_files::Files;
 use crate::render::layout;
 use crate::render::meta::{self, Role};
-use crate::resolve::{self, ContainerResources, Deployment};
+use crate::resolve::{self, Deployment};
 
 /// Node label that makes anti-affinity spread pods over nodes.
 const HOSTNAME_TOPOLOGY_KEY: &str = "kubernetes.io/hostname";
@@ -139,9 +140,9 @@ pub fn container_security_context() -> SecurityContext {
 pub fn pod_security_context() -> PodSecurityContext {
     PodSecurityContext {
         run_as_non_root: Some(true),
-        run_as_user: Some(resolve::REDIS_UID),
-        run_as_group: Some(resolve::REDIS_GID),
-        fs_group: Some(resolve::REDIS_GID),
+        run_as_user: Some(defaults::REDIS_UID),
+        run_as_group: Some(defaults::REDIS_GID),
+        fs_group: Some(defaults::REDIS_GID),
         fs_group_change_policy: Some("OnRootMismatch".to_string()),
         seccomp_profile: Some(SeccompProfile {
             type_: "RuntimeDefault".to_string(),

@@ -5,11 +5,12 @@
 use anyhow::Result;
 use serde::Serialize;
 
+use crate::profile::defaults::{REDIS_PORT, SENTINEL_PORT};
 use crate::profile::spec::ClientMode;
 use crate::render::clients::{self, ClientEnv};
 use crate::render::meta::Role;
 use crate::render::{layout, monitoring, redis, sentinel};
-use crate::resolve::{Deployment, Names, REDIS_PORT, SENTINEL_PORT};
+use crate::resolve::{Deployment, Names};
 use crate::templates;
 
 /// `RUNBOOK.md`, relative to the output directory.

@@ -6,9 +6,10 @@ use anyhow::Result;
 use k8s_openapi::api::apps::v1::StatefulSet;
 use k8s_openapi::api::core::v1::{ConfigMap, Container, ExecAction, Lifecycle, LifecycleHandler};
 
+use crate::profile::defaults::SENTINEL_PORT;
 use crate::render::meta::Role;
 use crate::render::{config_files, layout, monitoring, pod};
-use crate::resolve::{Deployment, SENTINEL_PORT};
+use crate::resolve::Deployment;
 
 /// Name of the Sentinel container and of its port (also `kubectl exec -c` in the runbook).
 pub const CONTAINER: &str = "sentinel";

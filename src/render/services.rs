@@ -4,8 +4,9 @@
 use k8s_openapi::api::core::v1::{Service, ServicePort, ServiceSpec};
 use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
 
+use crate::profile::defaults::{REDIS_PORT, SENTINEL_PORT};
 use crate::render::meta::{self, Role};
-use crate::resolve::{Deployment, REDIS_PORT, SENTINEL_PORT};
+use crate::resolve::Deployment;
 
 fn port(name: &str, number: u16) -> ServicePort {
     ServicePort {

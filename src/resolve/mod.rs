@@ -6,27 +6,16 @@
 //! not parse counts as zero), and validation then judges the values it decided, pointing at
 //! the profile's own lines. Nothing is rendered from a deployment whose validation failed.
 
-mod defaults;
 mod model;
+#[cfg(test)]
+mod tests;
 
-pub use defaults::*;
 pub use model::*;
 
 use crate::memory;
+use crate::profile::defaults::*;
 use crate::profile::spec::{Profile, ResourceAmounts, Resources};
-use crate::quantity::Quantity;
-
-/// The majority of `sentinels`: the only quorum that is both safe and live.
-pub fn quorum_for(sentinels: u32) -> u32 {
-    sentinels / 2 + 1
-}
-
-/// A memory quantity in whole bytes; 0 for one that does not parse (validation reports it).
-pub fn bytes(quantity: &str) -> u64 {
-    Quantity::parse(quantity).map_or(0, |q| {
-        u64::try_from(q.whole_units().max(0)).unwrap_or(u64::MAX)
-    })
-}
+use crate::quantity::bytes;
 
 fn resources(given: Option<&Resources>, default: &ContainerResources) -> ContainerResources {
     let empty = ResourceAmounts::default();

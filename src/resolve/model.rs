@@ -3,6 +3,7 @@
 use serde::Serialize;
 
 use crate::memory;
+use crate::profile::defaults::ContainerResources;
 use crate::profile::spec::{
     AntiAffinity, ClientKind, ClientMode, Fsync, MaxmemoryPolicy, ObjectRef, SavePoint, ZoneSpread,
 };
@@ -169,15 +170,6 @@ pub struct Sentinel {
     /// Size of each Sentinel's state volume (its rewritten `sentinel.conf`).
     pub storage_size: String,
     pub storage_class_name: Option<String>,
-}
-
-/// Requests and limits, every value present.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ContainerResources {
-    pub requests_cpu: String,
-    pub requests_memory: String,
-    pub limits_cpu: String,
-    pub limits_memory: String,
 }
 
 #[derive(Debug, Clone)]

@@ -3,8 +3,8 @@
 use super::Check;
 use super::charset::is_lower_hex;
 use crate::diagnostic::Finding;
+use crate::profile::defaults;
 use crate::profile::grammar;
-use crate::resolve;
 
 /// Oldest Redis with `replica-announce-ip` hostnames, `resolve-hostnames` /
 /// `announce-hostnames` and re-resolution of a restarted pod's new IP (7.0.8 fixed Sentinel
@@ -21,7 +21,7 @@ impl Check<'_> {
             .spec
             .image
             .as_deref()
-            .unwrap_or(resolve::DEFAULT_IMAGE);
+            .unwrap_or(defaults::DEFAULT_IMAGE);
         if let Some(finding) = self.image_reference(PATH, image, "redis:7.2.5-alpine") {
             return self.push(finding);
         }

@@ -1,7 +1,7 @@
 //! Operations: monitoring, network policy and backup.
 
 use super::{Check, cron};
-use crate::resolve;
+use crate::profile::defaults;
 
 impl Check<'_> {
     /// Monitoring, network policy and backup (issue 6): names and labels that reach objects,
@@ -13,7 +13,7 @@ impl Check<'_> {
                 self.image_reference(
                     "spec.monitoring.exporterImage",
                     image,
-                    resolve::DEFAULT_EXPORTER_IMAGE,
+                    defaults::DEFAULT_EXPORTER_IMAGE,
                 )
             }) {
                 self.push(finding);

@@ -3,9 +3,9 @@
 
 use crate::diagnostic::Finding;
 use crate::kustomization::old_redis;
+use crate::profile::defaults;
 use crate::profile::source_map::SourceMap;
 use crate::profile::spec::Profile;
-use crate::resolve;
 
 /// Where the migration base of a tree rendered into `out` is (`spec.migration.base`, or its
 /// default, relative to `out`); `None` without a migration.
@@ -14,7 +14,7 @@ pub fn migration_base_dir(profile: &Profile, out: &std::path::Path) -> Option<st
     let base = migration
         .base
         .as_deref()
-        .unwrap_or(resolve::DEFAULT_MIGRATION_BASE);
+        .unwrap_or(defaults::DEFAULT_MIGRATION_BASE);
     Some(join_lexically(out, base))
 }
 
@@ -33,11 +33,11 @@ pub fn output_paths(profile: &Profile, map: &SourceMap, out: &std::path::Path) -
     let base = migration
         .base
         .as_deref()
-        .unwrap_or(resolve::DEFAULT_MIGRATION_BASE);
+        .unwrap_or(defaults::DEFAULT_MIGRATION_BASE);
     let is_kustomization = ["kustomization.yaml", "kustomization.yml", "Kustomization"]
         .iter()
         .any(|name| dir.join(name).is_file());
-    let port = migration.from.port.unwrap_or(resolve::REDIS_PORT);
+    let port = migration.from.port.unwrap_or(defaults::REDIS_PORT);
     // Phase 3 removes the old Redis: found in the base, or named in the profile. Found, phase
     // 2 also restarts it fenced; otherwise the fence is only the live setting of the cutover.
     let not_found = if is_kustomization {

@@ -2,8 +2,7 @@
 
 use super::{Check, rules};
 use crate::profile::bounds;
-use crate::resolve;
-use crate::resolve::SHUTDOWN_RESERVE_SECONDS;
+use crate::profile::defaults::{self, SHUTDOWN_RESERVE_SECONDS};
 
 impl Check<'_> {
     /// Auth off is allowed (a development cluster, a network policy doing the job) but never
@@ -79,7 +78,7 @@ impl Check<'_> {
                         ))
                         .help(format!(
                             "or leave it out: the default is {}",
-                            resolve::default_redis_grace_seconds(rollout_wait, failover_timeout)
+                            defaults::default_redis_grace_seconds(rollout_wait, failover_timeout)
                         ))
                 });
             }

@@ -3,9 +3,10 @@
 
 use super::Check;
 use crate::memory;
+use crate::profile::defaults::ContainerResources;
 use crate::profile::spec::{ResourceAmounts, Resources};
-use crate::quantity::Quantity;
-use crate::resolve::{self, ContainerResources};
+use crate::quantity::{self, Quantity};
+use crate::resolve;
 
 /// The smallest volume accepted: anything below holds no Redis data set (an empty RDB file
 /// and an AOF manifest alone take kilobytes), and `1m` — a thousandth of a byte — is a typo
@@ -140,7 +141,7 @@ impl Check<'_> {
         };
         let path = "spec.redis.maxmemory";
         let bytes = match Quantity::parse(written) {
-            Ok(q) if q >= Quantity::units(1) => resolve::bytes(written),
+            Ok(q) if q >= Quantity::units(1) => quantity::bytes(written),
             Ok(_) => {
                 self.error(
                     path,

@@ -3,7 +3,7 @@
 
 use super::{Check, rules};
 use crate::profile::bounds;
-use crate::resolve;
+use crate::profile::defaults;
 
 impl Check<'_> {
     pub(super) fn sentinel(&mut self) {
@@ -34,7 +34,7 @@ impl Check<'_> {
             }
         }
         if let Some(quorum) = sentinel.and_then(|s| s.quorum) {
-            let required = resolve::quorum_for(n);
+            let required = defaults::quorum_for(n);
             if !rules::quorum_is_majority(quorum, n) {
                 self.error("spec.sentinel.quorum", format!("quorum must be the majority of {n} Sentinels"), |f| {
                     f.found(quorum)

@@ -33,6 +33,7 @@ mod golden_tree;
 mod krm;
 mod krm_lossless;
 mod kustomize;
+mod layers;
 mod live_changes;
 mod memory;
 mod migration;

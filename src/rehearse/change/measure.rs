@@ -11,10 +11,11 @@ use anyhow::{Context, Result, bail};
 use super::report::{self, SentinelView, StepReport};
 use super::terminal::Ran;
 use super::{BASELINE, Measure, Run, SETTINGS_WAIT, SETTLE, Stage, TAIL};
+use crate::profile::defaults::REDIS_PORT;
 use crate::rehearse::client::{Style, Writer};
 use crate::rehearse::rollout::Events;
 use crate::rehearse::watch::{Passwords, Watcher};
-use crate::resolve::{Deployment, REDIS_PORT};
+use crate::resolve::Deployment;
 
 impl Run {
     pub(super) fn start_measure(&mut self, step: usize, extra_redis: &[String]) -> Result<Measure> {

@@ -12,10 +12,10 @@ use super::report::StepReport;
 use super::terminal::{Ran, Terminal};
 use super::{COMMAND_TIMEOUT, IDLE, Measure, ROLLOUT_TIMEOUT, Run, Stage};
 use crate::plan::{self, Plan};
+use crate::profile::defaults::{REDIS_PORT, SENTINEL_PORT};
 use crate::rehearse::cluster::Deletion;
 use crate::rehearse::manifest::{Manifests, PodPlan};
 use crate::rehearse::rollout;
-use crate::resolve::{REDIS_PORT, SENTINEL_PORT};
 
 impl Run {
     /// The first profile with nothing changed: the client writes for a while and the

@@ -7,7 +7,7 @@ use std::process::{Command, Stdio};
 use anyhow::Result;
 
 use super::super::rig::Rig;
-use crate::resolve::{REDIS_PORT, SENTINEL_PORT};
+use crate::profile::defaults::{REDIS_PORT, SENTINEL_PORT};
 
 /// The hooks of `migrate.sh`, as the rehearsal's stand-ins for `kubectl exec`: redis-cli in
 /// the pod's container (with its env, so its REDISCLI_AUTH), told the pod's address because

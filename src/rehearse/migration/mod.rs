@@ -38,8 +38,9 @@ use super::resp::{Conn, Reply};
 use super::rig::Rig;
 use super::{Manifests, PASSWORD, Secrets};
 use crate::kustomization::old_redis::OldRedis;
+use crate::profile::defaults::REDIS_PORT;
 use crate::render::migration::{self as rendered_migration, PHASES};
-use crate::resolve::{Deployment, REDIS_PORT};
+use crate::resolve::Deployment;
 
 pub use outcome::{ClientFigures, Outcome};
 

@@ -11,7 +11,7 @@ use super::super::resp::{Conn, Reply, info_field};
 use super::super::rig::Rig;
 use super::PODS_UP;
 use crate::kustomization::old_redis::OldRedis;
-use crate::resolve::REDIS_PORT;
+use crate::profile::defaults::REDIS_PORT;
 
 /// The arguments of the old Redis container once phase 2's patch (rendered in `kustomization`)
 /// is applied to the base's: the `add` operations on its `args`, as kustomize applies them.

@@ -13,8 +13,8 @@ use super::faults::{
     DEFAULT_PRIORITY, hold_back, prefer_a_replica, raw_failover, wait_roles_seen, write_directly,
 };
 use super::{Kind, Measured, SETTLE, frozen};
+use crate::profile::defaults::REDIS_PORT;
 use crate::render::layout;
-use crate::resolve::REDIS_PORT;
 
 /// How long a Sentinel may take to name a new master before the scenario gives up.
 pub(super) const FAILOVER_TIMEOUT: Duration = Duration::from_secs(60);

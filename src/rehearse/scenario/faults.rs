@@ -8,7 +8,7 @@ use anyhow::{Context, Result, bail};
 
 use super::super::resp::{Conn, Reply};
 use super::super::rig::Rig;
-use crate::resolve::{REDIS_PORT, SENTINEL_PORT};
+use crate::profile::defaults::{REDIS_PORT, SENTINEL_PORT};
 
 /// How long a lagging replica's replication is held back (`CLIENT PAUSE … WRITE` on the
 /// replica postpones the stream from its master, NOTES), and how long before the hand-over

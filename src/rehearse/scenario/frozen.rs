@@ -19,7 +19,7 @@ use anyhow::{Context, Result, bail};
 use super::super::resp::Reply;
 use super::super::rig::Rig;
 use super::super::rollout;
-use crate::resolve::{REDIS_PORT, SENTINEL_PORT};
+use crate::profile::defaults::{REDIS_PORT, SENTINEL_PORT};
 
 /// Sentinel PUBLISHes its hello on every instance every 2 s, on a timer tick (10–19 a
 /// second).

@@ -23,6 +23,7 @@ use super::client::{Ack, ClientEnv, Refusal, Style, Writer};
 use super::rig::Rig;
 use super::rollout;
 use super::watch::{Watch, Watcher};
+use crate::profile::defaults::REDIS_PORT;
 
 pub use kind::Kind;
 
@@ -254,7 +255,7 @@ fn gaps(acks: &[Ack], fault: Instant) -> (Duration, Option<Duration>) {
 
 /// The sequence numbers stored under `key` on `pod`.
 fn members(rig: &Rig, pod: &str, key: &str) -> Result<BTreeSet<u64>> {
-    let reply = rig.call(pod, crate::resolve::REDIS_PORT, &["SMEMBERS", key])?;
+    let reply = rig.call(pod, REDIS_PORT, &["SMEMBERS", key])?;
     reply
         .strings()?
         .iter()

@@ -4,8 +4,9 @@ use std::collections::BTreeMap;
 
 use k8s_openapi::api::apps::v1::StatefulSet;
 use k8s_openapi::api::core::v1::ConfigMap;
+use redis_sentinel_gen::profile::defaults;
 use redis_sentinel_gen::profile::spec::AntiAffinity;
-use redis_sentinel_gen::resolve::{self, Deployment};
+use redis_sentinel_gen::resolve::Deployment;
 
 use super::manifest::{
     assert_script_exists, match_labels, mount_of, pod_spec, selects, sha256_hex,
@@ -58,8 +59,8 @@ pub(super) fn check_pod(
         || {
             let psc = pod.security_context.as_ref().expect("pod securityContext");
             assert_eq!(psc.run_as_non_root, Some(true));
-            assert_eq!(psc.run_as_user, Some(resolve::REDIS_UID));
-            assert_eq!(psc.fs_group, Some(resolve::REDIS_GID));
+            assert_eq!(psc.run_as_user, Some(defaults::REDIS_UID));
+            assert_eq!(psc.fs_group, Some(defaults::REDIS_GID));
             assert_eq!(
                 psc.seccomp_profile.as_ref().map(|s| s.type_.as_str()),
                 Some("RuntimeDefault")

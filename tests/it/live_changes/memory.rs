@@ -7,8 +7,8 @@ use std::time::Duration;
 
 use anyhow::{Context, Result, bail, ensure};
 
+use redis_sentinel_gen::profile::defaults::REDIS_PORT;
 use redis_sentinel_gen::rehearse::resp::{Conn, Reply, info_field};
-use redis_sentinel_gen::resolve::REDIS_PORT;
 
 use super::{CONVERGE, PASSWORD, reference_profile, render_text, scratch_dir, start_rig};
 

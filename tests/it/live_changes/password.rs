@@ -7,10 +7,10 @@ use std::time::Duration;
 
 use anyhow::{Context, Result, ensure};
 
+use redis_sentinel_gen::profile::defaults::{REDIS_PORT, SENTINEL_PORT};
 use redis_sentinel_gen::rehearse::client::{ClientEnv, Style, Writer};
 use redis_sentinel_gen::rehearse::resp::{Conn, Reply};
 use redis_sentinel_gen::rehearse::rig::Rig;
-use redis_sentinel_gen::resolve::{REDIS_PORT, SENTINEL_PORT};
 
 use super::{
     CONVERGE, PASSWORD, SECRET, reference_profile, scratch_dir, sentinel_master, start_rig,

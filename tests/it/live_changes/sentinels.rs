@@ -7,10 +7,10 @@ use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result, bail, ensure};
 
+use redis_sentinel_gen::profile::defaults::SENTINEL_PORT;
 use redis_sentinel_gen::rehearse::Manifests;
 use redis_sentinel_gen::rehearse::resp::Reply;
 use redis_sentinel_gen::rehearse::rig::Rig;
-use redis_sentinel_gen::resolve::SENTINEL_PORT;
 
 use super::{
     CONVERGE, MASTER_NAME, PASSWORD, reference_profile, render_text, scratch_dir, sentinel_master,

@@ -1,8 +1,9 @@
-//! Every default and timing constant a profile leaves to the tool, in one place: `resolve`
-//! applies them, `validate` judges the values they give, the JSON Schema's cross-field rules
-//! and the renderers read them from here, and [`stated_defaults`] states them field by field
-//! in the JSON Schema (`default`), from which `explain` and docs/profile-reference.md are
-//! generated.
+//! Every default and timing constant a profile leaves to the tool, in one place: the profile
+//! states its own defaults, `resolve` applies them, `validate` judges the values they give, the
+//! JSON Schema's cross-field rules and the renderers read them from here, and
+//! [`stated_defaults`] states them field by field in the JSON Schema (`default`), from which
+//! `explain` and docs/profile-reference.md are generated. The table sits in the profile, below
+//! `resolve`, so that the schema code beside it never imports from a later stage.
 
 use serde_json::{Value, json};
 
@@ -10,7 +11,7 @@ use crate::memory;
 use crate::profile::spec::{
     AntiAffinity, ClientMode, Fsync, MaxmemoryPolicy, SavePoint, ZoneSpread,
 };
-use crate::resolve::{ContainerResources, bytes, quorum_for};
+use crate::quantity::bytes;
 
 /// `spec.development`: a production profile unless it says otherwise.
 pub const DEFAULT_DEVELOPMENT: bool = false;
@@ -89,6 +90,11 @@ pub fn default_redis_grace_seconds(rollout_wait_seconds: u32, failover_timeout_m
     rollout_wait_seconds + failover_timeout_ms.div_ceil(1000) + DEFAULT_SHUTDOWN_SECONDS
 }
 
+/// The majority of `sentinels`: the only quorum that is both safe and live.
+pub fn quorum_for(sentinels: u32) -> u32 {
+    sentinels / 2 + 1
+}
+
 /// `spec.redis.minReplicasToWrite` when absent: one replica must acknowledge writes, unless
 /// there is only one replica: after a failover with the old master still down the new master
 /// would have none.
@@ -96,7 +102,17 @@ pub fn default_min_replicas_to_write(redis_replicas: u32) -> u32 {
     if redis_replicas >= 2 { 1 } else { 0 }
 }
 
-pub(super) fn default_redis_resources() -> ContainerResources {
+/// Requests and limits, every value present: the defaults below, and every container of a
+/// resolved deployment.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ContainerResources {
+    pub requests_cpu: String,
+    pub requests_memory: String,
+    pub limits_cpu: String,
+    pub limits_memory: String,
+}
+
+pub(crate) fn default_redis_resources() -> ContainerResources {
     ContainerResources {
         requests_cpu: "100m".into(),
         requests_memory: "256Mi".into(),
@@ -106,7 +122,7 @@ pub(super) fn default_redis_resources() -> ContainerResources {
 }
 
 /// The exporter answers one scrape every 30 s: a sliver of CPU and a few MiB.
-pub(super) fn default_exporter_resources() -> ContainerResources {
+pub(crate) fn default_exporter_resources() -> ContainerResources {
     ContainerResources {
         requests_cpu: "10m".into(),
         requests_memory: "32Mi".into(),
@@ -115,7 +131,7 @@ pub(super) fn default_exporter_resources() -> ContainerResources {
     }
 }
 
-pub(super) fn default_sentinel_resources() -> ContainerResources {
+pub(crate) fn default_sentinel_resources() -> ContainerResources {
     ContainerResources {
         requests_cpu: "50m".into(),
         requests_memory: "64Mi".into(),

@@ -3,6 +3,7 @@
 //! [`structural_schema`]), so the editor and the tool can never disagree about which keys and
 //! types a profile may have.
 
+use std::borrow::Cow;
 use std::sync::LazyLock;
 
 use schemars::generate::SchemaSettings;
@@ -40,6 +41,34 @@ pub fn structural_schema() -> &'static Value {
         schema
     });
     &SCHEMA
+}
+
+/// The value at the JSON pointer `pointer` (`/definitions/Spec/properties/redis`), as
+/// `Value::pointer` finds it, without building a new string for every segment: loading a
+/// profile follows some thousand pointers through the schema (its `$ref`s and defaults), and
+/// `Value::pointer` unescapes each segment into an allocation even when it holds no `~`.
+pub fn at_pointer<'v>(root: &'v Value, pointer: &str) -> Option<&'v Value> {
+    if pointer.is_empty() {
+        return Some(root);
+    }
+    pointer
+        .strip_prefix('/')?
+        .split('/')
+        .try_fold(root, |node, segment| {
+            let segment = if segment.contains('~') {
+                Cow::Owned(segment.replace("~1", "/").replace("~0", "~"))
+            } else {
+                Cow::Borrowed(segment)
+            };
+            match node {
+                Value::Object(map) => map.get(segment.as_ref()),
+                // RFC 6901 indices: no sign, no leading zero.
+                Value::Array(items) if segment == "0" || !segment.starts_with(['0', '+']) => {
+                    segment.parse::<usize>().ok().and_then(|i| items.get(i))
+                }
+                _ => None,
+            }
+        })
 }
 
 /// The schema as committed in `schema/redis-sentinel.schema.json`: pretty JSON, newline-ended.
@@ -91,6 +120,37 @@ pub(crate) fn object_of<'a>(root: &'a Value, node: &'a Value) -> Option<&'a Valu
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn at_pointer_finds_what_value_pointer_finds() {
+        let schema = profile_schema();
+        let value = serde_json::json!({"a/b": {"c~d": [1, {"e": 2}]}, "": 3});
+        let pointers = [
+            "",
+            "/",
+            "/a~1b",
+            "/a~1b/c~0d",
+            "/a~1b/c~0d/1/e",
+            "/a~1b/c~0d/01",
+            "/a~1b/c~0d/+1",
+            "/a~1b/c~0d/2",
+            "/a~1b/c~0d/x",
+            "x",
+            "/definitions/Spec/properties/redis",
+            "/definitions/Spec/properties/nope",
+            "/properties/spec/allOf/0/$ref",
+        ];
+        for pointer in pointers {
+            for root in [&value, &schema] {
+                assert_eq!(
+                    at_pointer(root, pointer),
+                    root.pointer(pointer),
+                    "{pointer}"
+                );
+            }
+        }
+        assert!(at_pointer(&schema, "/definitions/Spec/properties/redis").is_some());
+    }
 
     #[test]
     fn schema_is_draft_07_and_closed() {

@@ -7,6 +7,7 @@
 use serde_json::Value;
 
 use crate::profile::defaults::{Stated, stated_defaults};
+use crate::profile::schema::at_pointer;
 
 /// The keyword holding a computed default's rule. Draft-07 lets a schema carry keywords of its
 /// own; validators and editors ignore them.
@@ -36,7 +37,7 @@ fn property_pointer(schema: &Value, path: &str) -> Option<String> {
     for step in path.split('.') {
         let object = object_pointer(schema, pointer)?;
         let property = format!("{object}/properties/{step}");
-        schema.pointer(&property)?;
+        at_pointer(schema, &property)?;
         pointer = property;
     }
     Some(pointer)
@@ -45,7 +46,7 @@ fn property_pointer(schema: &Value, path: &str) -> Option<String> {
 /// The pointer of the object schema (one with `properties`) that the schema at `pointer`
 /// stands for: through `$ref`, an `Option`'s `anyOf` with null, and list items.
 fn object_pointer(schema: &Value, pointer: String) -> Option<String> {
-    let node = schema.pointer(&pointer)?;
+    let node = at_pointer(schema, &pointer)?;
     if node.get("properties").is_some() {
         return Some(pointer);
     }

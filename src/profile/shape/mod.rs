@@ -7,7 +7,7 @@
 use serde_json::Value;
 
 use crate::diagnostic::{Finding, did_you_mean};
-use crate::profile::schema::structural_schema;
+use crate::profile::schema::{at_pointer, structural_schema};
 use crate::profile::schema_defaults::stated_default;
 use crate::profile::source_map::{SourceMap, child_path};
 use crate::profile::yaml::{Entry, Node, NodeKind};
@@ -47,7 +47,7 @@ impl<'a> Walk<'a> {
             if let Some(reference) = schema.get("$ref").and_then(Value::as_str) {
                 match reference
                     .strip_prefix("#/")
-                    .and_then(|pointer| self.root.pointer(&format!("/{pointer}")))
+                    .and_then(|pointer| at_pointer(self.root, &format!("/{pointer}")))
                 {
                     Some(target) => schema = target,
                     None => return schema,

@@ -3,6 +3,11 @@
 
 use super::Yaml;
 
+/// The longest key written as `key: value`. YAML readers refuse an implicit key over 1024
+/// characters (YAML 1.2 §7.4.3, libyaml, go-yaml); longer keys are written `? key`, with
+/// a margin below the limit.
+const IMPLICIT_KEY_MAX: usize = 1000;
+
 impl Yaml {
     /// The value as block YAML at `indent`, every string quoted where a YAML 1.1 or 1.2
     /// reader could take it for something else, [`Yaml::Raw`] and tags as they were read.
@@ -17,8 +22,17 @@ impl Yaml {
         match self {
             Yaml::Map(entries) if !entries.is_empty() => {
                 for (key, value) in entries {
+                    let key = quote(key);
                     out.push_str(&pad);
-                    out.push_str(&quote(key));
+                    if key.chars().count() > IMPLICIT_KEY_MAX {
+                        // Too long for `key:`: the explicit form, `? key` then `: value`.
+                        out.push_str("? ");
+                        out.push_str(&key);
+                        out.push('\n');
+                        out.push_str(&pad);
+                    } else {
+                        out.push_str(&key);
+                    }
                     out.push(':');
                     value.write_after_key(indent, out);
                 }
@@ -149,5 +163,45 @@ fn quote(text: &str) -> String {
         text.to_string()
     } else {
         serde_json::Value::String(text.to_string()).to_string()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// YAML allows an implicit (`key: value`) key of at most 1024 characters; a longer key
+    /// from someone else's package must still come back as YAML with the same meaning.
+    #[test]
+    fn a_key_of_any_length_is_written_as_a_key_a_reader_accepts() {
+        for length in [1000, 1021, 1022, 1023, 1024, 1025, 3000] {
+            for key in [
+                "k".repeat(length),
+                format!("a: {}", "{a".repeat(length / 2)),
+            ] {
+                for value in [
+                    Yaml::Str("v".into()),
+                    Yaml::map([("x", Yaml::Raw("1".into()))]),
+                    Yaml::Seq(vec![Yaml::Str("s".into()), Yaml::Map(vec![])]),
+                    Yaml::Map(vec![]),
+                ] {
+                    let tree = Yaml::Map(vec![
+                        (key.clone(), value.clone()),
+                        ("after".into(), Yaml::Seq(vec![Yaml::Raw("~".into())])),
+                    ]);
+                    let nested = Yaml::map([("outer", tree.clone())]);
+                    for doc in [tree, nested] {
+                        let written = doc.to_block(0);
+                        let read = Yaml::read_lossless(&written);
+                        assert_eq!(
+                            read.as_ref().ok(),
+                            Some(&doc),
+                            "key of {length} characters: {:?}\n{written}",
+                            read.as_ref().err()
+                        );
+                    }
+                }
+            }
+        }
     }
 }

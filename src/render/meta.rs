@@ -143,9 +143,15 @@ pub fn object_meta(dep: &Deployment, role: Role, name: &str) -> ObjectMeta {
 pub fn config_checksum(data: &BTreeMap<String, String>) -> anyhow::Result<String> {
     // The JSON goes straight into the hash: the files are most of the rendered bytes, and a
     // copy of them would only be allocated, written and freed.
-    let mut hasher = Hashing(Sha256::new());
+    // serde_json writes an escaped string in many small pieces; the buffer hands the hash
+    // whole blocks.
+    let mut hasher = std::io::BufWriter::with_capacity(16 * 1024, Hashing(Sha256::new()));
     serde_json::to_writer(&mut hasher, data)?;
-    let digest = hasher.0.finalize();
+    let digest = hasher
+        .into_inner()
+        .map_err(|e| e.into_error())?
+        .0
+        .finalize();
     let mut hex = String::with_capacity(2 * digest.len());
     for byte in digest {
         write!(hex, "{byte:02x}")?;

@@ -31,16 +31,31 @@ fn derived_schema() -> Value {
 }
 
 /// The part of [`profile_schema`] the structural check walks: the derived types, ranges,
-/// lengths, descriptions and defaults plus the identity constants, without the patterns and cross-field
-/// rules (most of the schema's size, and most of the time of building it). Built once per
-/// process: `validate` of many files walks it once per file.
+/// lengths, descriptions and defaults plus the identity constants, without the patterns and
+/// cross-field rules (most of the schema's size). It is read from `structural-schema.json`,
+/// which [`structural_schema_json`] writes and a test keeps equal to it: deriving it costs
+/// about half a millisecond, more than the rest of loading a profile, and it is the same in
+/// every process. Parsed once per process: `validate` of many files walks it once per file.
 pub fn structural_schema() -> &'static Value {
     static SCHEMA: LazyLock<Value> = LazyLock::new(|| {
-        let mut schema = derived_schema();
-        schema_rules::apply_structural(&mut schema);
-        schema
+        serde_json::from_str(STRUCTURAL_SCHEMA_JSON)
+            .unwrap_or_else(|e| unreachable!("structural-schema.json is JSON (tested): {e}"))
     });
     &SCHEMA
+}
+
+/// `src/profile/structural-schema.json`, as committed.
+const STRUCTURAL_SCHEMA_JSON: &str = include_str!("structural-schema.json");
+
+/// The structural schema derived from [`Profile`] now: what `structural-schema.json` must
+/// hold, as pretty JSON, newline-ended.
+pub fn structural_schema_json() -> String {
+    let mut schema = derived_schema();
+    schema_rules::apply_structural(&mut schema);
+    let mut text = serde_json::to_string_pretty(&schema)
+        .unwrap_or_else(|e| unreachable!("a JSON value always serializes: {e}"));
+    text.push('\n');
+    text
 }
 
 /// The value at the JSON pointer `pointer` (`/definitions/Spec/properties/redis`), as
@@ -158,6 +173,29 @@ mod tests {
         assert_eq!(schema["$schema"], "http://json-schema.org/draft-07/schema#");
         assert_eq!(schema["additionalProperties"], false);
         assert!(schema["definitions"]["Spec"].is_object(), "{schema:#}");
+    }
+
+    /// `REDIS_SENTINEL_GEN_BLESS=1 cargo test --lib structural_schema` rewrites the file.
+    #[test]
+    fn committed_structural_schema_is_up_to_date() {
+        let derived = structural_schema_json();
+        if std::env::var_os("REDIS_SENTINEL_GEN_BLESS").is_some() {
+            let path = concat!(
+                env!("CARGO_MANIFEST_DIR"),
+                "/src/profile/structural-schema.json"
+            );
+            std::fs::write(path, &derived).unwrap_or_else(|e| panic!("{path}: {e}"));
+            return;
+        }
+        assert!(
+            STRUCTURAL_SCHEMA_JSON == derived,
+            "src/profile/structural-schema.json is out of date with the spec types; run \
+             `REDIS_SENTINEL_GEN_BLESS=1 cargo test --lib structural_schema`"
+        );
+        assert_eq!(
+            structural_schema(),
+            &serde_json::from_str::<Value>(&derived).unwrap()
+        );
     }
 
     #[test]

@@ -3,7 +3,8 @@
 //! container. The migration phases fence that workload (phase 2) and remove both (phase 3).
 //!
 //! Only what can be read without kustomize is read: the `resources` of the base's
-//! kustomization that are local files or directories with a kustomization, recursively.
+//! kustomization that are local files or directories with a kustomization, recursively,
+//! renamed by each kustomization's `namePrefix` and `nameSuffix`.
 //! Remote resources, generators and the base's own patches are not applied; an old Redis
 //! that only they define is "not found", and the profile must then name it in
 //! `spec.migration.remove`.
@@ -153,7 +154,10 @@ fn serves(container: &Value, target: &Value) -> bool {
     })
 }
 
-/// Every object of the kustomization in `dir` and of the kustomizations it lists.
+/// Every object of the kustomization in `dir` and of the kustomizations it lists, named as
+/// kustomize names them: each kustomization's `namePrefix` and `nameSuffix` applied to what
+/// it lists, the inner ones first (`init --from-base` reads those names from kustomize's own
+/// output, and the migration's patches meet the objects under them).
 fn read_kustomization(dir: &Path, depth: usize, objects: &mut Vec<Value>) -> Result<(), String> {
     if depth > MAX_DEPTH {
         return Err(format!(
@@ -168,21 +172,32 @@ fn read_kustomization(dir: &Path, depth: usize, objects: &mut Vec<Value>) -> Res
         .as_array()
         .cloned()
         .unwrap_or_default();
+    let mut listed = Vec::new();
     for resource in resources.iter().filter_map(Value::as_str) {
         if is_remote(resource) {
             continue;
         }
         let path = dir.join(resource);
         if path.is_dir() {
-            read_kustomization(&path, depth + 1, objects)?;
+            read_kustomization(&path, depth + 1, &mut listed)?;
         } else if path.is_file() {
             let text = std::fs::read_to_string(&path)
                 .map_err(|e| format!("cannot read {}: {e}", path.display()))?;
             let documents: Vec<Value> = serde_saphyr::from_multiple(&text)
                 .map_err(|e| format!("{} is not YAML: {e}", path.display()))?;
-            objects.extend(documents.into_iter().filter(Value::is_object));
+            listed.extend(documents.into_iter().filter(Value::is_object));
         }
     }
+    let affix = |key: &str| kustomization[key].as_str().unwrap_or_default().to_string();
+    let (prefix, suffix) = (affix("namePrefix"), affix("nameSuffix"));
+    if !(prefix.is_empty() && suffix.is_empty()) {
+        for object in &mut listed {
+            if let Some(name) = object["metadata"]["name"].as_str() {
+                object["metadata"]["name"] = Value::from(format!("{prefix}{name}{suffix}"));
+            }
+        }
+    }
+    objects.extend(listed);
     Ok(())
 }
 

@@ -325,6 +325,71 @@ fn the_old_redis_is_found_in_the_base_without_remove() {
     let _ = std::fs::remove_dir_all(&dir);
 }
 
+/// A base that renames its objects (`namePrefix` on the outer kustomization, `nameSuffix` on
+/// a nested one, as teams layer them): the old Redis is found under the names kustomize gives
+/// it, which are the names `init --from-base` writes into the profile, and it is fenced.
+#[test]
+fn the_old_redis_is_found_under_the_names_the_base_gives_it() {
+    let Some(kubectl) = support::require_tool("kubectl") else {
+        return;
+    };
+    let dir = scratch_with_base("renamed");
+    let base = dir.join("base");
+    let app = base.join("app");
+    std::fs::create_dir_all(&app).unwrap_or_else(|e| panic!("{e}"));
+    for file in ["kustomization.yaml", "redis.yaml", "welcomebot.yaml"] {
+        std::fs::rename(base.join(file), app.join(file)).unwrap_or_else(|e| panic!("{e}"));
+    }
+    let inner =
+        std::fs::read_to_string(app.join("kustomization.yaml")).unwrap_or_else(|e| panic!("{e}"));
+    std::fs::write(
+        app.join("kustomization.yaml"),
+        format!("{inner}nameSuffix: -v1\n"),
+    )
+    .unwrap_or_else(|e| panic!("{e}"));
+    std::fs::write(
+        base.join("kustomization.yaml"),
+        "apiVersion: kustomize.config.k8s.io/v1beta1\nkind: Kustomization\n\
+         namePrefix: shop-\nresources:\n  - app\n",
+    )
+    .unwrap_or_else(|e| panic!("{e}"));
+    let text =
+        std::fs::read_to_string(fixture().join("profile.yaml")).unwrap_or_else(|e| panic!("{e}"));
+    let (kept, _) = text
+        .split_once("    remove:")
+        .expect("the fixture profile lists remove");
+    let mut kept =
+        support::replace_once(kept, "host: redis-service,", "host: shop-redis-service-v1,");
+    for client in ["welcomebot-master", "welcomebot-worker"] {
+        kept = support::replace_once(
+            &kept,
+            &format!("name: {client},"),
+            &format!("name: shop-{client}-v1,"),
+        );
+    }
+    let profile = dir.join("profile.yaml");
+    std::fs::write(&profile, kept).unwrap_or_else(|e| panic!("{e}"));
+    let out = dir.join("out");
+    let rendered = render_out(&profile, &out);
+    let stderr = String::from_utf8_lossy(&rendered.stderr);
+    assert!(rendered.status.success(), "{stderr}");
+    assert!(
+        !stderr.contains("has no"),
+        "a warning about the base: {stderr}"
+    );
+    let switch = kustomize(&kubectl, &out.join("migration/2-switch"));
+    let old = find(&switch, "Deployment", "shop-redis-v1").expect("old Redis in phase 2");
+    let args = container(old, "redis")["args"].to_string();
+    assert!(
+        args.ends_with(r#""--min-replicas-to-write","1","--min-replicas-max-lag","10"]"#),
+        "the old Redis is not fenced in phase 2: {args}"
+    );
+    let cleanup = kustomize(&kubectl, &out.join("migration/3-cleanup"));
+    assert!(find(&cleanup, "Deployment", "shop-redis-v1").is_none());
+    assert!(find(&cleanup, "Service", "shop-redis-service-v1").is_none());
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
 /// Without a base to find the old Redis in, `spec.migration.remove` is required: otherwise
 /// the last phase would leave the old Redis running.
 #[test]

@@ -33,9 +33,38 @@ pub struct OldRedis {
     pub container: String,
     /// The container's `args` in the base (the fence is appended to them).
     pub args: Vec<String>,
+    /// The container's `command` in the base (empty: the image's entrypoint).
+    pub command: Vec<String>,
 }
 
 impl OldRedis {
+    /// The shell (`sh`, `bash`, …) when the container starts Redis through `<shell> -c
+    /// SCRIPT` and the script does not pass its arguments on (`"$@"`): the fence phase 2
+    /// appends as args then becomes the script's `$0`, `$1`… and never reaches redis-server.
+    pub fn shell_ignoring_args(&self) -> Option<&str> {
+        const SHELLS: [&str; 6] = ["sh", "bash", "ash", "dash", "ksh", "zsh"];
+        let line: Vec<&str> = self
+            .command
+            .iter()
+            .chain(&self.args)
+            .map(String::as_str)
+            .collect();
+        let shell = line.first()?.rsplit('/').next()?;
+        if !SHELLS.contains(&shell) {
+            return None;
+        }
+        // `-c`, alone or among other short options (`-ec`, `-xc`).
+        let script = line.iter().position(|word| {
+            word.strip_prefix('-').is_some_and(|flags| {
+                flags.contains('c') && flags.chars().all(|f| f.is_ascii_alphabetic())
+            })
+        })?;
+        let forwards = line
+            .get(script + 1)
+            .is_some_and(|text| text.contains("$@") || text.contains("${@}"));
+        (!forwards).then_some(shell)
+    }
+
     /// The Service and the workload, as objects for the last phase to remove.
     pub fn objects(&self) -> Vec<ObjectRef> {
         vec![
@@ -118,18 +147,24 @@ pub fn find(base: &Path, host: &str, port: u16) -> Result<OldRedis, String> {
         workload: workload_ref,
         container_index: index,
         container: container["name"].as_str().unwrap_or_default().to_string(),
-        args: container["args"]
-            .as_array()
-            .map(|args| {
-                args.iter()
-                    .map(|a| match a {
-                        Value::String(s) => s.clone(),
-                        other => other.to_string(),
-                    })
-                    .collect()
-            })
-            .unwrap_or_default(),
+        args: words(&container["args"]),
+        command: words(&container["command"]),
     })
+}
+
+/// A container's `args` or `command` as words (a non-string entry as its JSON text).
+fn words(list: &Value) -> Vec<String> {
+    list.as_array()
+        .map(|words| {
+            words
+                .iter()
+                .map(|word| match word {
+                    Value::String(s) => s.clone(),
+                    other => other.to_string(),
+                })
+                .collect()
+        })
+        .unwrap_or_default()
 }
 
 /// The `targetPort` of the Service port `port` (a number or a port name); the port itself
@@ -205,4 +240,64 @@ fn parse_one(path: &Path) -> Result<Value, String> {
     let text = std::fs::read_to_string(path)
         .map_err(|e| format!("cannot read {}: {e}", path.display()))?;
     serde_saphyr::from_str(&text).map_err(|e| format!("{} is not YAML: {e}", path.display()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn old(command: &[&str], args: &[&str]) -> OldRedis {
+        let words = |list: &[&str]| list.iter().map(|w| w.to_string()).collect();
+        OldRedis {
+            service: "redis".into(),
+            workload: ObjectRef {
+                kind: "Deployment".into(),
+                name: "redis".into(),
+            },
+            container_index: 0,
+            container: "redis".into(),
+            args: words(args),
+            command: words(command),
+        }
+    }
+
+    #[test]
+    fn a_shell_script_that_drops_its_arguments_is_named() {
+        let script = "exec redis-server --requirepass \"$PW\"";
+        assert_eq!(
+            old(&["sh", "-c", script], &[]).shell_ignoring_args(),
+            Some("sh")
+        );
+        assert_eq!(
+            old(&["/bin/bash", "-c", script], &[]).shell_ignoring_args(),
+            Some("bash")
+        );
+        assert_eq!(
+            old(&["sh"], &["-c", script]).shell_ignoring_args(),
+            Some("sh")
+        );
+        assert_eq!(
+            old(&["sh", "-ec"], &[script]).shell_ignoring_args(),
+            Some("sh")
+        );
+        assert_eq!(old(&["sh", "/start.sh"], &[]).shell_ignoring_args(), None);
+        for passes_on in ["exec redis-server \"$@\"", "exec redis-server ${@}"] {
+            assert_eq!(
+                old(&["sh", "-c", passes_on], &[]).shell_ignoring_args(),
+                None
+            );
+        }
+        assert_eq!(
+            old(&[], &["--appendonly", "yes"]).shell_ignoring_args(),
+            None
+        );
+        assert_eq!(
+            old(&["redis-server", "/etc/redis.conf"], &[]).shell_ignoring_args(),
+            None
+        );
+        assert_eq!(
+            old(&["docker-entrypoint.sh", "redis-server"], &[]).shell_ignoring_args(),
+            None
+        );
+    }
 }

@@ -40,12 +40,36 @@ pub fn output_paths(profile: &Profile, map: &SourceMap, out: &std::path::Path) -
     let port = migration.from.port.unwrap_or(defaults::REDIS_PORT);
     // Phase 3 removes the old Redis: found in the base, or named in the profile. Found, phase
     // 2 also restarts it fenced; otherwise the fence is only the live setting of the cutover.
-    let not_found = if is_kustomization {
-        old_redis::find(&dir, &migration.from.host, port).err()
+    let found = if is_kustomization {
+        old_redis::find(&dir, &migration.from.host, port)
     } else {
-        Some(format!("the base {} cannot be read", dir.display()))
+        Err(format!("the base {} cannot be read", dir.display()))
     };
     let mut findings = Vec::new();
+    if let Some((old, shell)) = found
+        .as_ref()
+        .ok()
+        .and_then(|old| Some((old, old.shell_ignoring_args()?)))
+    {
+        let (workload, container) = (&old.workload, &old.container);
+        findings.push(
+            map.warning(
+                "spec.migration",
+                format!(
+                    "the old Redis's container `{container}` of {} `{}` starts it through \
+                     `{shell} -c`, whose script ignores the arguments phase 2 appends: the \
+                     fence never reaches redis-server, so from the cutover until phase 3 a \
+                     restart of it would accept writes again",
+                    workload.kind, workload.name
+                ),
+            )
+            .valid(
+                "`command: [redis-server]` with the options as `args`, or a script that \
+                 passes its arguments on (`exec redis-server … \"$@\"`)",
+            ),
+        );
+    }
+    let not_found = found.err();
     if let Some(why) = not_found {
         let valid_remove = "the old Redis's objects, e.g. `remove: [{kind: Deployment, name: \
                             redis}, {kind: Service, name: redis-service}]`";

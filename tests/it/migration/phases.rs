@@ -390,6 +390,43 @@ fn the_old_redis_is_found_under_the_names_the_base_gives_it() {
     let _ = std::fs::remove_dir_all(&dir);
 }
 
+/// An old Redis started through a shell (`sh -c "exec redis-server …"`): the args phase 2
+/// appends become the script's `$0`, `$1`…, which it ignores, so the fence never reaches
+/// redis-server. Render says so; a script that passes `"$@"` on is fenced as usual.
+#[test]
+fn an_old_redis_started_through_a_shell_is_named_as_not_fenced() {
+    let dir = scratch_with_base("shell");
+    let redis_yaml = dir.join("base/redis.yaml");
+    let original = std::fs::read_to_string(&redis_yaml).unwrap_or_else(|e| panic!("{e}"));
+    let args_line = r#"          args: ["--appendonly", "yes", "--protected-mode", "no"]"#;
+    for (script, warned) in [
+        (
+            r#"exec redis-server --appendonly yes --requirepass \"$REDIS_PASSWORD\""#,
+            true,
+        ),
+        (r#"exec redis-server --appendonly yes \"$@\""#, false),
+    ] {
+        let command = format!(r#"          command: ["sh", "-c", "{script}"]"#);
+        std::fs::write(
+            &redis_yaml,
+            support::replace_once(&original, args_line, &command),
+        )
+        .unwrap_or_else(|e| panic!("{e}"));
+        let out = dir.join("out");
+        let _ = std::fs::remove_dir_all(&out);
+        let rendered = render_out(&fixture().join("profile.yaml"), &out);
+        let stderr = String::from_utf8_lossy(&rendered.stderr);
+        assert!(rendered.status.success(), "{stderr}");
+        let warning = "starts it through `sh -c`";
+        assert_eq!(
+            stderr.contains(warning),
+            warned,
+            "script {script}: expected the warning {warned}: {stderr}"
+        );
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
 /// Without a base to find the old Redis in, `spec.migration.remove` is required: otherwise
 /// the last phase would leave the old Redis running.
 #[test]

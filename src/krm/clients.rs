@@ -53,10 +53,13 @@ impl Run<'_, '_> {
 
     /// Apply the env switch (`render::clients`, the same env the `clients/` patches set) to
     /// every client workload of the profile found among the items.
+    /// A client the items do not hold is a warning result: its env stays as it is wherever it
+    /// lives, as `render --out` warns about a client its base lacks.
     pub(super) fn switch_clients(&mut self, dep: &Deployment) {
-        for client in &dep.clients {
+        for (index, client) in dep.clients.iter().enumerate() {
             let env = clients::client_env(dep, client);
             let kind = clients::kind_name(client.kind);
+            let mut found = false;
             for out in &mut self.out {
                 let Out::Carried(index) = out else {
                     continue;
@@ -73,6 +76,7 @@ impl Run<'_, '_> {
                 if !matches {
                     continue;
                 }
+                found = true;
                 let mut workload = match Yaml::read_lossless(&resource_list::standalone(item)) {
                     Ok(workload) => workload,
                     Err(why) => {
@@ -107,6 +111,19 @@ impl Run<'_, '_> {
                         None,
                     ));
                 }
+            }
+            if !found {
+                self.notes.push(result(
+                    "warning",
+                    &format!(
+                        "the items have no {kind} `{}` in namespace `{}` (or without one): its \
+                         env is not switched to Sentinel",
+                        client.name, dep.namespace
+                    ),
+                    None,
+                    Some(&format!("spec.clients[{index}].name")),
+                    Some(&self.source_name),
+                ));
             }
         }
     }

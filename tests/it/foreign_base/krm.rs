@@ -166,3 +166,53 @@ fn a_misspelt_client_container_is_an_error_naming_the_containers_that_exist() {
     );
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// A client of the profile that the items do not hold (renamed in the package, or in another
+/// namespace) is not switched; the function says so in a warning result, as `render --out`
+/// warns about a client its base lacks, instead of passing in silence.
+#[test]
+fn a_client_the_items_lack_is_a_warning_result() {
+    let Some(kubectl) = support::require_tool("kubectl") else {
+        return;
+    };
+    let dir = scratch("absent-client");
+    let shipped = std::fs::read_to_string(support::repo_root().join("profiles/welcomebot.yaml"))
+        .unwrap_or_else(|e| panic!("{e}"));
+    let config: Value = serde_saphyr::from_str(&shipped).unwrap_or_else(|e| panic!("{e}"));
+    let base = kustomize(&kubectl, &dir.join("base"));
+    let worker = |item: &Value| {
+        item["kind"] == "Deployment" && item["metadata"]["name"] == "welcomebot-worker"
+    };
+    assert!(base.iter().any(worker), "the base's worker moved");
+    for (case, change) in [
+        ("renamed", ("name", "welcomebot-worker-v2")),
+        ("elsewhere", ("namespace", "other")),
+    ] {
+        let mut items = base.clone();
+        for item in items.iter_mut().filter(|item| worker(item)) {
+            item["metadata"][change.0] = Value::from(change.1);
+        }
+        let list = serde_json::json!({
+            "apiVersion": "config.kubernetes.io/v1",
+            "kind": "ResourceList",
+            "items": items,
+            "functionConfig": config,
+        });
+        let outcome = redis_sentinel_gen::krm::process(&list.to_string());
+        assert!(
+            !outcome.failed(),
+            "{case}: a missing client failed the function"
+        );
+        let output: Value = serde_saphyr::from_str(&outcome.output.unwrap_or_default())
+            .unwrap_or_else(|e| panic!("{e}"));
+        let warned = output["results"].as_array().into_iter().flatten().any(|r| {
+            r["severity"] == "warning"
+                && r["field"]["path"] == "spec.clients[1].name"
+                && r["message"]
+                    .as_str()
+                    .is_some_and(|m| m.contains("Deployment `welcomebot-worker`"))
+        });
+        assert!(warned, "{case}: no warning result: {:#}", output["results"]);
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+}

@@ -80,7 +80,8 @@ impl Walk<'_> {
                 )),
                 // The field's own documentation says what the range is for.
                 (Problem::Range, _) => super::field_help(schema),
-                _ if !plain && types.iter().any(|t| *t == "integer" || *t == "boolean") => {
+                // Only where the text unquoted is what the field takes: `"5000"`, not `"two"`.
+                _ if !plain && fits_unquoted(text, types) => {
                     Some("remove the quotes: quoted values are always strings".to_string())
                 }
                 _ => None,
@@ -91,6 +92,17 @@ impl Walk<'_> {
         }
         self.findings.push(finding);
     }
+}
+
+/// Whether `text`, written without quotes, would be a value of a field of `types`: a plain
+/// decimal whole number for an integer, `true` or `false` for a boolean.
+fn fits_unquoted(text: &str, types: &[&str]) -> bool {
+    let whole = !text.is_empty() && text.bytes().all(|b| b.is_ascii_digit());
+    types.iter().any(|t| match *t {
+        "integer" => whole,
+        "boolean" => matches!(text, "true" | "false"),
+        _ => false,
+    })
 }
 
 /// Why a scalar does not fit its field.

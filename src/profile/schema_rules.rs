@@ -55,7 +55,7 @@ pub fn apply(schema: &mut Value) {
         ),
         (
             "/definitions/Spec/properties/namePrefix",
-            json!({"pattern": "^(?:[a-z0-9][-a-z0-9]*)?$", "maxLength": MAX_NAME_PREFIX}),
+            json!({"pattern": "^(?:[a-z][-a-z0-9]*)?$", "maxLength": MAX_NAME_PREFIX}),
         ),
         ("/definitions/Spec/properties/clusterDomain", subdomain()),
         ("/definitions/Auth/properties/secretName", subdomain()),

@@ -94,10 +94,16 @@ impl Check<'_> {
             return;
         };
         const PATH: &str = "spec.namePrefix";
-        if !prefix.is_empty() && dns_label_problem(&format!("{prefix}x")).is_some() {
+        // It begins the Services' names, which must be DNS-1035 labels: a letter first.
+        let starts_with_letter = prefix.starts_with(|c: char| c.is_ascii_lowercase());
+        if !prefix.is_empty()
+            && (!starts_with_letter || dns_label_problem(&format!("{prefix}x")).is_some())
+        {
             return self.error(PATH, "invalid name prefix", |f| {
-                f.found(prefix)
-                    .valid("lowercase letters, digits and `-`, starting with a letter or digit, e.g. `sessions-`")
+                f.found(prefix).valid(
+                    "lowercase letters, digits and `-`, starting with a letter (it begins \
+                     the Services' names), e.g. `sessions-`",
+                )
             });
         }
         let names = &self.dep.names;

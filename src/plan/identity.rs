@@ -85,9 +85,7 @@ pub(super) fn identity_changes(old: &Facts, new: &Facts, k: &Kubectl, changes: &
                     ],
                 },
                 Step {
-                    why: "once the clients run on the new deployment: remove the old one \
-                          and, when its data is no longer needed, its volumes"
-                        .into(),
+                    why: remove_old_why(old),
                     commands: vec![
                         "kubectl delete -f OLD-DIR/redis-sentinel.yaml".into(),
                         format!(
@@ -101,6 +99,29 @@ pub(super) fn identity_changes(old: &Facts, new: &Facts, k: &Kubectl, changes: &
             after_apply: Vec::new(),
         });
     }
+}
+
+/// Why the old deployment's objects and volumes are deleted, and what goes with them: a
+/// claim that is an object of `redis-sentinel.yaml` (the backup volume) is deleted by
+/// `kubectl delete -f`, with the snapshots on it.
+fn remove_old_why(old: &Facts) -> String {
+    let mut why = "once the clients run on the new deployment: remove the old one and, when \
+                   its data is no longer needed, its volumes"
+        .to_string();
+    let claims: Vec<&str> = old
+        .objects
+        .keys()
+        .filter(|(kind, _)| kind == "PersistentVolumeClaim")
+        .map(|(_, name)| name.as_str())
+        .collect();
+    if !claims.is_empty() {
+        why.push_str(&format!(
+            "; the first command also deletes the claim {} and the backup snapshots on it: \
+             copy out the ones you keep first (docs/operations.md, Backups and restore)",
+            claims.join(", ")
+        ));
+    }
+    why
 }
 
 /// Every volume claim of the old deployment's pods, by name.

@@ -10,6 +10,7 @@
 //! and `rollout` what the apply sets off.
 
 mod auth;
+mod claims;
 pub mod facts;
 mod identity;
 mod image;
@@ -26,6 +27,7 @@ use anyhow::Result;
 use serde::Serialize;
 
 use auth::auth_change;
+use claims::claim_changes;
 use facts::{Facts, Set};
 use identity::identity_changes;
 use image::image_change;
@@ -124,6 +126,7 @@ pub fn plan(old: &str, new: &str) -> Result<Plan> {
         ] {
             storage_change(old_set, new_set, &k, &mut changes);
         }
+        claim_changes(&old, &new, &k, &mut changes);
         auth_change(&old, &new, &k, &mut changes);
     }
     let objects = object_changes(&old, &new);

@@ -119,11 +119,43 @@ const CASES: &[Case] = &[
         must: &["NOT possible in place", "migration/README.md"],
     },
     Case {
+        name: "backup-grow",
+        old: &[],
+        new: &[("storage: { size: 10Gi }", "storage: { size: 20Gi }")],
+        exit: 3,
+        must: &["allowVolumeExpansion", "get pvc redis-backup"],
+    },
+    Case {
+        name: "backup-shrink",
+        old: &[],
+        new: &[("storage: { size: 10Gi }", "storage: { size: 5Gi }")],
+        exit: 3,
+        must: &[
+            "cannot shrink",
+            "patch cronjob redis-backup -p '{\"spec\":{\"suspend\":true}}'",
+            "kubectl -n welcomebot delete pvc redis-backup",
+            "patch cronjob redis-backup -p '{\"spec\":{\"suspend\":false}}'",
+        ],
+    },
+    Case {
+        name: "backup-class",
+        old: &[],
+        new: &[(
+            "storage: { size: 10Gi }",
+            "storage: { size: 10Gi, storageClassName: fast }",
+        )],
+        exit: 3,
+        must: &["change its storage class", "delete pvc redis-backup"],
+    },
+    Case {
         name: "namespace",
         old: &[],
         new: &[("namespace: welcomebot\n", "namespace: welcomebot-v2\n")],
         exit: 3,
-        must: &["NOT possible in place"],
+        must: &[
+            "NOT possible in place",
+            "also deletes the claim redis-backup and the backup snapshots",
+        ],
     },
     Case {
         name: "name-prefix",

@@ -10,13 +10,23 @@ use serde_json::Value;
 use crate::profile::schema::{object_of, profile_schema, target};
 use crate::profile::schema_defaults::{default_below, plain, stated_default};
 
-/// The explanation of `path` (`spec.sentinel.quorum`, `spec.clients.name`, `spec.clients[].name`;
-/// empty for the whole profile), or what is wrong with the path.
+/// The field a path step names: `clients` of `clients`, `clients[]` and `clients[1]` (the
+/// form a finding's field path has).
+fn field_of_step(step: &str) -> &str {
+    match step.strip_suffix(']').and_then(|s| s.rsplit_once('[')) {
+        Some((field, index)) if index.bytes().all(|b| b.is_ascii_digit()) => field,
+        _ => step,
+    }
+}
+
+/// The explanation of `path` (`spec.sentinel.quorum`, `spec.clients.name`,
+/// `spec.clients[].name`, `spec.clients[1].name`; empty for the whole profile), or what is
+/// wrong with the path.
 pub fn explain(path: &str) -> Result<String, String> {
     let root = profile_schema();
     let steps: Vec<&str> = path
         .split('.')
-        .map(|step| step.trim_end_matches("[]"))
+        .map(field_of_step)
         .filter(|step| !step.is_empty())
         .collect();
     let mut node = &root;
@@ -295,7 +305,10 @@ mod tests {
     fn list_items_are_looked_into() {
         let text = explain("spec.clients[].container").expect("a real field");
         assert!(text.contains("spec.clients.container <string>"), "{text}");
-        assert_eq!(explain("spec.clients.container"), Ok(text));
+        assert_eq!(explain("spec.clients.container"), Ok(text.clone()));
+        // The path a finding names (`validate` writes the item's index).
+        assert_eq!(explain("spec.clients[1].container"), Ok(text));
+        assert!(explain("spec.clients[x].container").is_err());
     }
 
     #[test]

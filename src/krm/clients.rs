@@ -53,10 +53,11 @@ impl Run<'_, '_> {
 
     /// Apply the env switch (`render::clients`, the same env the `clients/` patches set) to
     /// every client workload of the profile found among the items.
+    ///
     /// A client the items do not hold is a warning result: its env stays as it is wherever it
     /// lives, as `render --out` warns about a client its base lacks.
     pub(super) fn switch_clients(&mut self, dep: &Deployment) {
-        for (index, client) in dep.clients.iter().enumerate() {
+        for (client_index, client) in dep.clients.iter().enumerate() {
             let env = clients::client_env(dep, client);
             let kind = clients::kind_name(client.kind);
             let mut found = false;
@@ -121,7 +122,7 @@ impl Run<'_, '_> {
                         client.name, dep.namespace
                     ),
                     None,
-                    Some(&format!("spec.clients[{index}].name")),
+                    Some(&format!("spec.clients[{client_index}].name")),
                     Some(&self.source_name),
                 ));
             }

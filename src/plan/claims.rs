@@ -7,9 +7,28 @@ use serde_json::Value;
 
 use super::facts::Facts;
 use super::kubectl::Kubectl;
+use super::storage::{capacity, expansion_allowed, grows};
 use super::{Change, Step, Verdict, object};
 
 const CLAIM: &str = "PersistentVolumeClaim";
+
+/// The names of the claims that are objects of the stream (not StatefulSet templates).
+pub(super) fn standalone_claims(facts: &Facts) -> Vec<&str> {
+    facts
+        .objects
+        .keys()
+        .filter(|(kind, _)| kind == CLAIM)
+        .map(|(_, name)| name.as_str())
+        .collect()
+}
+
+/// `kubectl patch` of the CronJob `job`'s `suspend`.
+fn suspend(k: &Kubectl, job: &str, on: bool) -> String {
+    format!(
+        "kubectl -n {} patch cronjob {job} -p '{{\"spec\":{{\"suspend\":{on}}}}}'",
+        k.ns
+    )
+}
 
 fn size(claim: &Value) -> String {
     claim["spec"]["resources"]["requests"]["storage"]
@@ -38,54 +57,37 @@ fn cron_job_of<'f>(facts: &'f Facts, name: &str) -> Option<&'f str> {
 }
 
 pub(super) fn claim_changes(old: &Facts, new: &Facts, k: &Kubectl, changes: &mut Vec<Change>) {
-    for ((kind, name), after) in &new.objects {
-        let Some(before) = old.objects.get(&(kind.clone(), name.clone())) else {
+    for name in standalone_claims(new) {
+        let key = (CLAIM.to_string(), name.to_string());
+        let (Some(before), Some(after)) = (old.objects.get(&key), new.objects.get(&key)) else {
             continue;
         };
-        if kind != CLAIM {
-            continue;
-        }
         let (from, to) = ((size(before), class(before)), (size(after), class(after)));
         if from == to {
             continue;
         }
-        let grows = match (
-            crate::quantity::Quantity::parse(&from.0),
-            crate::quantity::Quantity::parse(&to.0),
-        ) {
-            (Ok(a), Ok(b)) => b > a,
-            _ => false,
-        };
         let mut change = Change {
-            field: format!("spec.backup.storage ({kind} {name})"),
+            field: format!("spec.backup.storage ({CLAIM} {name})"),
             from: format!("{}, class {}", from.0, from.1),
             to: format!("{}, class {}", to.0, to.1),
             verdict: Verdict::Manual,
-            objects: vec![object(kind, name)],
+            objects: vec![object(CLAIM, name)],
             notes: Vec::new(),
             before_apply: Vec::new(),
             after_apply: Vec::new(),
         };
-        let capacity = Step {
-            why: "check: the claim reports the new capacity".into(),
-            commands: vec![format!(
-                "kubectl -n {} get pvc {name} -o jsonpath='{{.status.capacity.storage}}'",
-                k.ns
-            )],
-        };
-        if from.1 == to.1 && grows {
+        let capacity = capacity(
+            k,
+            "check: the claim reports the new capacity",
+            &[name.to_string()],
+        );
+        if from.1 == to.1 && grows(&from.0, &to.0) {
             change.notes.push(
                 "kubectl apply grows the claim where its storage class allows volume \
                  expansion; otherwise the API server refuses the apply"
                     .into(),
             );
-            change.before_apply.push(Step {
-                why: "the storage class must allow volume expansion (prints true)".into(),
-                commands: vec![format!(
-                    "kubectl get storageclass \"$(kubectl -n {} get pvc {name} -o jsonpath='{{.spec.storageClassName}}')\" -o jsonpath='{{.allowVolumeExpansion}}'",
-                    k.ns
-                )],
-            });
+            change.before_apply.push(expansion_allowed(k, name));
             change.after_apply.push(capacity);
             changes.push(change);
             continue;
@@ -100,10 +102,7 @@ pub(super) fn claim_changes(old: &Facts, new: &Facts, k: &Kubectl, changes: &mut
         let job = cron_job_of(new, name);
         let mut delete = Vec::new();
         if let Some(job) = job {
-            delete.push(format!(
-                "kubectl -n {} patch cronjob {job} -p '{{\"spec\":{{\"suspend\":true}}}}'",
-                k.ns
-            ));
+            delete.push(suspend(k, job, true));
         }
         delete.push(format!("kubectl -n {} delete pvc {name}", k.ns));
         change.before_apply.push(Step {
@@ -115,10 +114,7 @@ pub(super) fn claim_changes(old: &Facts, new: &Facts, k: &Kubectl, changes: &mut
         if let Some(job) = job {
             change.after_apply.push(Step {
                 why: "resume the backups on the new claim".into(),
-                commands: vec![format!(
-                    "kubectl -n {} patch cronjob {job} -p '{{\"spec\":{{\"suspend\":false}}}}'",
-                    k.ns
-                )],
+                commands: vec![suspend(k, job, false)],
             });
         }
         change.after_apply.push(capacity);

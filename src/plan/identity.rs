@@ -108,12 +108,7 @@ fn remove_old_why(old: &Facts) -> String {
     let mut why = "once the clients run on the new deployment: remove the old one and, when \
                    its data is no longer needed, its volumes"
         .to_string();
-    let claims: Vec<&str> = old
-        .objects
-        .keys()
-        .filter(|(kind, _)| kind == "PersistentVolumeClaim")
-        .map(|(_, name)| name.as_str())
-        .collect();
+    let claims = super::claims::standalone_claims(old);
     if !claims.is_empty() {
         why.push_str(&format!(
             "; the first command also deletes the claim {} and the backup snapshots on it: \

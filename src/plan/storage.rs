@@ -16,13 +16,7 @@ pub(super) fn storage_change(old: &Set, new: &Set, k: &Kubectl, changes: &mut Ve
     } else {
         "spec.redis.storage.size"
     };
-    let grows = match (
-        crate::quantity::Quantity::parse(&from.size),
-        crate::quantity::Quantity::parse(&to.size),
-    ) {
-        (Ok(a), Ok(b)) => b > a,
-        _ => false,
-    };
+    let grows = grows(&from.size, &to.size);
     let mut change = Change {
         field: format!("{field} ({})", new.name),
         from: from.size.clone(),
@@ -50,14 +44,7 @@ pub(super) fn storage_change(old: &Set, new: &Set, k: &Kubectl, changes: &mut Ve
         .map(|p| format!("{}-{p}", from.name))
         .collect();
     change.before_apply = vec![
-        Step {
-            why: "the storage class must allow volume expansion (prints true)".into(),
-            commands: vec![format!(
-                "kubectl get storageclass \"$(kubectl -n {} get pvc {} -o jsonpath='{{.spec.storageClassName}}')\" -o jsonpath='{{.allowVolumeExpansion}}'",
-                k.ns,
-                claims.first().map_or("", String::as_str)
-            )],
-        },
+        expansion_allowed(k, claims.first().map_or("", String::as_str)),
         Step {
             why: format!(
                 "delete the StatefulSet object only; its pods keep running (--cascade=orphan), \
@@ -82,8 +69,40 @@ pub(super) fn storage_change(old: &Set, new: &Set, k: &Kubectl, changes: &mut Ve
          pods; most storage drivers grow a mounted volume online"
             .into(),
     );
-    change.after_apply.push(Step {
-        why: "check: each claim reports the new capacity".into(),
+    change.after_apply.push(capacity(
+        k,
+        "check: each claim reports the new capacity",
+        &claims,
+    ));
+    changes.push(change);
+}
+
+/// Whether the quantity `to` is larger than `from` (false when either does not parse).
+pub(super) fn grows(from: &str, to: &str) -> bool {
+    match (
+        crate::quantity::Quantity::parse(from),
+        crate::quantity::Quantity::parse(to),
+    ) {
+        (Ok(a), Ok(b)) => b > a,
+        _ => false,
+    }
+}
+
+/// The check that the storage class of the claim `claim` allows volume expansion.
+pub(super) fn expansion_allowed(k: &Kubectl, claim: &str) -> Step {
+    Step {
+        why: "the storage class must allow volume expansion (prints true)".into(),
+        commands: vec![format!(
+            "kubectl get storageclass \"$(kubectl -n {} get pvc {claim} -o jsonpath='{{.spec.storageClassName}}')\" -o jsonpath='{{.allowVolumeExpansion}}'",
+            k.ns
+        )],
+    }
+}
+
+/// The check that each of `claims` reports its new capacity.
+pub(super) fn capacity(k: &Kubectl, why: &str, claims: &[String]) -> Step {
+    Step {
+        why: why.into(),
         commands: claims
             .iter()
             .map(|c| {
@@ -93,6 +112,5 @@ pub(super) fn storage_change(old: &Set, new: &Set, k: &Kubectl, changes: &mut Ve
                 )
             })
             .collect(),
-    });
-    changes.push(change);
+    }
 }

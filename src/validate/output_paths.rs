@@ -46,10 +46,8 @@ pub fn output_paths(profile: &Profile, map: &SourceMap, out: &std::path::Path) -
         Err(format!("the base {} cannot be read", dir.display()))
     };
     let mut findings = Vec::new();
-    if let Some((old, shell)) = found
-        .as_ref()
-        .ok()
-        .and_then(|old| Some((old, old.shell_ignoring_args()?)))
+    if let Ok(old) = &found
+        && let Some(shell) = old.shell_ignoring_args()
     {
         let (workload, container) = (&old.workload, &old.container);
         findings.push(

@@ -284,11 +284,7 @@ fn the_old_redis_is_found_in_the_base_without_remove() {
     };
     let dir = scratch_with_base("found");
     let profile = dir.join("profile.yaml");
-    let text =
-        std::fs::read_to_string(fixture().join("profile.yaml")).unwrap_or_else(|e| panic!("{e}"));
-    let (kept, _) = text
-        .split_once("    remove:")
-        .expect("the fixture profile lists remove");
+    let kept = &profile_without_remove();
     std::fs::write(&profile, kept).unwrap_or_else(|e| panic!("{e}"));
     // A second container before the Redis one: the fence must go to the one serving the port.
     let redis_yaml = dir.join("base/redis.yaml");
@@ -308,11 +304,7 @@ fn the_old_redis_is_found_in_the_base_without_remove() {
     let switch = kustomize(&kubectl, &out.join("migration/2-switch"));
     let old = find(&switch, "Deployment", "redis").expect("old Redis in phase 2");
     assert!(container(old, "exporter")["args"].is_null(), "{old}");
-    let args = container(old, "redis")["args"].to_string();
-    assert!(
-        args.ends_with(r#""--min-replicas-to-write","1","--min-replicas-max-lag","10"]"#),
-        "{args}"
-    );
+    assert_fenced(old);
     let cleanup = kustomize(&kubectl, &out.join("migration/3-cleanup"));
     assert!(find(&cleanup, "Deployment", "redis").is_none());
     assert!(find(&cleanup, "Service", "redis-service").is_none());
@@ -353,11 +345,7 @@ fn the_old_redis_is_found_under_the_names_the_base_gives_it() {
          namePrefix: shop-\nresources:\n  - app\n",
     )
     .unwrap_or_else(|e| panic!("{e}"));
-    let text =
-        std::fs::read_to_string(fixture().join("profile.yaml")).unwrap_or_else(|e| panic!("{e}"));
-    let (kept, _) = text
-        .split_once("    remove:")
-        .expect("the fixture profile lists remove");
+    let kept = &profile_without_remove();
     let mut kept =
         support::replace_once(kept, "host: redis-service,", "host: shop-redis-service-v1,");
     for client in ["welcomebot-master", "welcomebot-worker"] {
@@ -379,11 +367,7 @@ fn the_old_redis_is_found_under_the_names_the_base_gives_it() {
     );
     let switch = kustomize(&kubectl, &out.join("migration/2-switch"));
     let old = find(&switch, "Deployment", "shop-redis-v1").expect("old Redis in phase 2");
-    let args = container(old, "redis")["args"].to_string();
-    assert!(
-        args.ends_with(r#""--min-replicas-to-write","1","--min-replicas-max-lag","10"]"#),
-        "the old Redis is not fenced in phase 2: {args}"
-    );
+    assert_fenced(old);
     let cleanup = kustomize(&kubectl, &out.join("migration/3-cleanup"));
     assert!(find(&cleanup, "Deployment", "shop-redis-v1").is_none());
     assert!(find(&cleanup, "Service", "shop-redis-service-v1").is_none());
@@ -427,6 +411,26 @@ fn an_old_redis_started_through_a_shell_is_named_as_not_fenced() {
     let _ = std::fs::remove_dir_all(&dir);
 }
 
+/// The fixture profile without its `spec.migration.remove` list (the old Redis then has to
+/// be found in the base).
+fn profile_without_remove() -> String {
+    let text =
+        std::fs::read_to_string(fixture().join("profile.yaml")).unwrap_or_else(|e| panic!("{e}"));
+    let (kept, _) = text
+        .split_once("    remove:")
+        .expect("the fixture profile lists remove");
+    kept.to_string()
+}
+
+/// The old Redis's `redis` container ends its args with the fence phase 2 appends.
+fn assert_fenced(old: &Value) {
+    let args = container(old, "redis")["args"].to_string();
+    assert!(
+        args.ends_with(r#""--min-replicas-to-write","1","--min-replicas-max-lag","10"]"#),
+        "the old Redis is not fenced in phase 2: {args}"
+    );
+}
+
 /// Without a base to find the old Redis in, `spec.migration.remove` is required: otherwise
 /// the last phase would leave the old Redis running.
 #[test]
@@ -434,11 +438,7 @@ fn without_a_base_migration_remove_is_required() {
     let dir = scratch_with_base("remove-required");
     std::fs::remove_dir_all(dir.join("base")).unwrap_or_else(|e| panic!("{e}"));
     let profile = dir.join("profile.yaml");
-    let text =
-        std::fs::read_to_string(fixture().join("profile.yaml")).unwrap_or_else(|e| panic!("{e}"));
-    let (kept, _) = text
-        .split_once("    remove:")
-        .expect("the fixture profile lists remove");
+    let kept = &profile_without_remove();
     std::fs::write(
         &profile,
         support::replace_once(kept, "    base: ../base\n", ""),

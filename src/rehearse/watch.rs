@@ -21,7 +21,7 @@ const INTERVAL: Duration = Duration::from_millis(50);
 const INFO_TIMEOUT: Duration = Duration::from_secs(1);
 /// A `PUBLISH` to a master not answered within this means its writes are paused (`CLIENT
 /// PAUSE … WRITE` holds `PUBLISH` too). `PUBLISH` changes no data, and a command still
-/// held when its connection closes is dropped unexecuted.
+/// held when its connection closes is dropped unexecuted ([`writable_probe`]).
 const PAUSE_PROBE_TIMEOUT: Duration = Duration::from_millis(250);
 /// The grid on which the pods' observations are compared ([`Watch::at`]).
 pub const GRID: Duration = Duration::from_millis(100);
@@ -265,11 +265,14 @@ fn observe(conn: &mut Conn, addr: SocketAddr, synced: &mut Option<SocketAddr>) -
             if conn.set_timeout(PAUSE_PROBE_TIMEOUT).is_err() {
                 return State::Down;
             }
-            let probe = conn.call(&["PUBLISH", "rehearse:watch", "probe"]);
+            let probe = writable_probe(conn);
             let _ = conn.set_timeout(INFO_TIMEOUT);
             match probe {
-                Ok(Reply::Int(_)) => State::Master,
-                _ => State::Paused,
+                Some(true) => State::Master,
+                // Held until the timeout, or held and then answered by a replica: a master
+                // demoted while its writes were paused (a hand-over), which acknowledged
+                // nothing in between.
+                Some(false) | None => State::Paused,
             }
         }
         Some("slave") => {
@@ -284,6 +287,32 @@ fn observe(conn: &mut Conn, addr: SocketAddr, synced: &mut Option<SocketAddr>) -
             }
         }
         _ => State::Down,
+    }
+}
+
+/// Whether a master takes a write now: `Some(true)` when a `PUBLISH` goes through while the
+/// pod is a master, `Some(false)` when it went through on a replica, `None` when it was held
+/// past the timeout. `PUBLISH` and `ROLE` run as one transaction (`CLIENT PAUSE … WRITE` holds
+/// the whole `EXEC`): a hand-over demotes its paused master and then lifts the pause, and a
+/// `PUBLISH` held until then goes through on what is a replica by then; read against the
+/// `INFO` taken before, it made a replica look like a second writable master.
+fn writable_probe(conn: &mut Conn) -> Option<bool> {
+    for queued in [
+        &["MULTI"][..],
+        &["PUBLISH", "rehearse:watch", "probe"],
+        &["ROLE"],
+    ] {
+        match conn.call(queued) {
+            Ok(Reply::Status(_)) => {}
+            _ => return None,
+        }
+    }
+    let Ok(Reply::Array(Some(replies))) = conn.call(&["EXEC"]) else {
+        return None;
+    };
+    match replies.as_slice() {
+        [Reply::Int(_), role] => Some(role.first_text().as_deref() == Some("master")),
+        _ => None,
     }
 }
 

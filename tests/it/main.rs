@@ -49,3 +49,4 @@ mod rehearse_changes;
 mod rehearse_paused_clients;
 mod schema;
 mod shellcheck;
+mod watch;

@@ -144,7 +144,11 @@ pub fn rehearse(
             let failed = !step.missed.is_empty();
             steps.push(step);
             if failed {
-                progress("a step missed its bounds; the later steps are not rehearsed");
+                progress(&format!(
+                    "a step missed its bounds; the later steps are not rehearsed. The pods' logs \
+                     end:\n{}",
+                    run.rig.cluster.log_tails(80)
+                ));
                 break;
             }
         }

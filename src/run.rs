@@ -166,7 +166,14 @@ fn run_render(args: &RenderArgs) -> i32 {
     };
     report(match &args.out {
         Some(dir) => render::tree::output_tree(&dep, dir)
-            .and_then(|files| emit::write_tree(dir, &clients::header(&dep), &files))
+            .and_then(|files| {
+                emit::write_tree(
+                    dir,
+                    &clients::header(&dep),
+                    &render::tree::deployment_identity(&dep),
+                    &files,
+                )
+            })
             .map(|()| {
                 if !args.quiet {
                     eprint!("{}", crate::next_steps::note(&dep, dir));

@@ -6,9 +6,9 @@ use std::fs;
 use std::io::ErrorKind;
 use std::path::Path;
 
-use anyhow::{Context, Result};
+use anyhow::{Context, Result, bail};
 
-use super::{MANIFEST, manifest_text, previous_files};
+use super::{MANIFEST, another_deployment, manifest_text, previous_files};
 
 /// A file on disk that differs from what would be rendered now.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -25,12 +25,23 @@ pub struct Stale {
 /// Compare every `(relative path, content)` and the manifest with the files under `dir`,
 /// without writing anything. Returns the files that differ, in the order given, then the
 /// leftovers: files an earlier render wrote (per its manifest) that would not be written now.
+/// An error when `dir` holds the tree of a deployment other than `deployment`: its files are
+/// not stale, they are someone else's, and rendering over them is not the fix.
 pub fn check_tree<P: AsRef<str>>(
     dir: &Path,
     header: &str,
+    deployment: &str,
     files: &[(P, String)],
 ) -> Result<Vec<Stale>> {
-    let manifest = manifest_text(header, files);
+    if let Some(other) = another_deployment(dir, deployment)? {
+        bail!(
+            "{} holds the output of another deployment ({other}), not of this profile's \
+             ({deployment}): check it against the profile it was rendered from, or give this \
+             profile an --out directory of its own",
+            dir.display()
+        );
+    }
+    let manifest = manifest_text(header, deployment, files);
     let mut stale = Vec::new();
     let mut now = BTreeSet::new();
     let all = files
@@ -94,6 +105,7 @@ mod tests {
         write_tree(
             &dir,
             "# h",
+            "d",
             &[
                 ("same.yaml", "a\n".into()),
                 ("old.yaml", "x\ny\n".into()),
@@ -103,6 +115,7 @@ mod tests {
         let stale = check_tree(
             &dir,
             "# h",
+            "d",
             &[
                 ("same.yaml", "a\n".into()),
                 ("old.yaml", "x\nz\n".into()),

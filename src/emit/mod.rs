@@ -24,11 +24,16 @@ pub const MANIFEST: &str = ".redis-sentinel-gen.files";
 /// by anything (a planted link included) is skipped, never written through.
 const TEMP_ATTEMPTS: u32 = 64;
 
-/// The manifest's text for `files`, under the generated-file `header` comment.
-fn manifest_text<P: AsRef<str>>(header: &str, files: &[(P, String)]) -> String {
+/// The manifest's line naming the deployment whose tree it is.
+const DEPLOYMENT_LINE: &str = "# deployment: ";
+
+/// The manifest's text for `files`, under the generated-file `header` comment, naming
+/// `deployment` (what makes one deployment's tree another's: see [`another_deployment`]).
+fn manifest_text<P: AsRef<str>>(header: &str, deployment: &str, files: &[(P, String)]) -> String {
     let mut text = format!(
-        "{header}\n# The files `render --out` wrote into this directory. The next render removes \
-         those it no\n# longer writes; nothing else here is touched.\n"
+        "{header}\n{DEPLOYMENT_LINE}{deployment}\n# The files `render --out` wrote into this \
+         directory. The next render removes those it no\n# longer writes; nothing else here is \
+         touched.\n"
     );
     let names: BTreeSet<&str> = files.iter().map(|(name, _)| name.as_ref()).collect();
     for name in names {
@@ -36,6 +41,28 @@ fn manifest_text<P: AsRef<str>>(header: &str, files: &[(P, String)]) -> String {
         text.push('\n');
     }
     text
+}
+
+/// When the manifest in `dir` names a deployment other than `deployment`: that one, and the
+/// profile it was rendered from as its header says. A tree rendered before manifests named
+/// their deployment, or no tree at all, is nobody else's.
+fn another_deployment(dir: &Path, deployment: &str) -> Result<Option<String>> {
+    let path = dir.join(MANIFEST);
+    let text = match fs::read_to_string(&path) {
+        Ok(text) => text,
+        Err(e) if e.kind() == ErrorKind::NotFound => return Ok(None),
+        Err(e) => return Err(e).with_context(|| format!("cannot read {}", path.display())),
+    };
+    let Some(recorded) = text.lines().find_map(|l| l.strip_prefix(DEPLOYMENT_LINE)) else {
+        return Ok(None);
+    };
+    if recorded == deployment {
+        return Ok(None);
+    }
+    let origin = text.lines().next().unwrap_or_default();
+    let origin = origin.strip_prefix("# ").unwrap_or(origin);
+    let origin = origin.strip_suffix(" — do not edit").unwrap_or(origin);
+    Ok(Some(format!("{recorded}; {origin}")))
 }
 
 /// The paths the manifest in `dir` lists; only plain relative paths inside `dir` count (a
@@ -94,8 +121,22 @@ struct Staged {
 /// `header`); remove the files
 /// the previous manifest lists that are not written now. Either the whole new tree is in
 /// place or (on an error) the previous one is, and no temp file stays.
-pub fn write_tree<P: AsRef<str>>(dir: &Path, header: &str, files: &[(P, String)]) -> Result<()> {
-    let manifest = manifest_text(header, files);
+pub fn write_tree<P: AsRef<str>>(
+    dir: &Path,
+    header: &str,
+    deployment: &str,
+    files: &[(P, String)],
+) -> Result<()> {
+    if let Some(other) = another_deployment(dir, deployment)? {
+        bail!(
+            "{} holds the output of another deployment ({other}), not of this profile's \
+             ({deployment}); nothing was written. Render each deployment into a directory of \
+             its own; to replace that deployment's files with this one's, remove {} first",
+            dir.display(),
+            dir.display()
+        );
+    }
+    let manifest = manifest_text(header, deployment, files);
     let mut all: Vec<(&str, &str)> = files
         .iter()
         .map(|(name, text)| (name.as_ref(), text.as_str()))
@@ -301,15 +342,56 @@ mod tests {
         write_tree(
             &dir,
             "# h",
+            "d",
             &[
                 ("a.yaml", "one\n".into()),
                 ("sub/b.yaml", "two\n".into()),
                 ("gone/c.yaml", "3\n".into()),
             ],
         )?;
-        write_tree(&dir, "# h", &[("a.yaml", "three\n".into())])?;
+        write_tree(&dir, "# h", "d", &[("a.yaml", "three\n".into())])?;
         assert_eq!(fs::read_to_string(dir.join("a.yaml"))?, "three\n");
         assert_eq!(listing(&dir), [MANIFEST, "a.yaml", "sub/mine.txt"]);
+        fs::remove_dir_all(&dir)?;
+        Ok(())
+    }
+
+    #[test]
+    fn another_deployments_tree_is_refused_and_an_unrecorded_one_is_not() -> Result<()> {
+        let dir = scratch("another");
+        write_tree(
+            &dir,
+            "# h from a.yaml — do not edit",
+            "A",
+            &[("x.yaml", "a\n".into())],
+        )?;
+        let error = write_tree(&dir, "# h", "B", &[("x.yaml", "b\n".into())])
+            .err()
+            .map(|e| e.to_string())
+            .unwrap_or_default();
+        assert!(
+            error.contains("holds the output of another deployment (A; h from a.yaml)"),
+            "{error}"
+        );
+        assert_eq!(fs::read_to_string(dir.join("x.yaml"))?, "a\n");
+        let error = check_tree(&dir, "# h", "B", &[("x.yaml", "b\n".into())])
+            .err()
+            .map(|e| e.to_string())
+            .unwrap_or_default();
+        assert!(error.contains("another deployment (A;"), "{error}");
+        // The same deployment renders over its tree.
+        write_tree(&dir, "# h", "A", &[("x.yaml", "a2\n".into())])?;
+        assert_eq!(fs::read_to_string(dir.join("x.yaml"))?, "a2\n");
+        // A record that names no deployment (an older version's) is anyone's.
+        let manifest = fs::read_to_string(dir.join(MANIFEST))?;
+        let unnamed: String = manifest
+            .lines()
+            .filter(|l| !l.starts_with(DEPLOYMENT_LINE))
+            .map(|l| format!("{l}\n"))
+            .collect();
+        fs::write(dir.join(MANIFEST), unnamed)?;
+        write_tree(&dir, "# h", "B", &[("x.yaml", "b\n".into())])?;
+        assert_eq!(fs::read_to_string(dir.join("x.yaml"))?, "b\n");
         fs::remove_dir_all(&dir)?;
         Ok(())
     }
@@ -324,7 +406,7 @@ mod tests {
             let link = dir.join(format!(".a.yaml.{}.{attempt}.tmp", std::process::id()));
             std::os::unix::fs::symlink(outside.join(format!("victim-{attempt}")), link)?;
         }
-        write_tree(&dir, "# h", &[("a.yaml", "generated\n".into())])?;
+        write_tree(&dir, "# h", "d", &[("a.yaml", "generated\n".into())])?;
         assert_eq!(fs::read_to_string(dir.join("a.yaml"))?, "generated\n");
         assert!(listing(&outside).is_empty(), "{:?}", listing(&outside));
         fs::remove_dir_all(&dir)?;
@@ -339,7 +421,7 @@ mod tests {
         fs::create_dir_all(&dir)?;
         fs::create_dir_all(&outside)?;
         std::os::unix::fs::symlink(&outside, dir.join("clients"))?;
-        let error = write_tree(&dir, "# h", &[("clients/p.yaml", "x\n".into())])
+        let error = write_tree(&dir, "# h", "d", &[("clients/p.yaml", "x\n".into())])
             .err()
             .map(|e| format!("{e:#}"))
             .unwrap_or_default();
@@ -356,6 +438,7 @@ mod tests {
         write_tree(
             &dir,
             "# h",
+            "d",
             &[("a.yaml", "old a\n".into()), ("z/b.yaml", "old b\n".into())],
         )?;
         let before: Vec<(String, String)> = listing(&dir)
@@ -371,6 +454,7 @@ mod tests {
         let result = write_tree(
             &dir,
             "# h",
+            "d",
             &[
                 ("a.yaml", "new a\n".into()),
                 ("z/b.yaml", "new b\n".into()),

@@ -16,6 +16,16 @@ pub const GENERATED_FILE: &str = "redis-sentinel.yaml";
 /// directory (`resources: [../redis]`).
 pub const KUSTOMIZATION: &str = "kustomization.yaml";
 
+/// What makes one deployment's tree another's, as the tree's record names it: what
+/// cannot change in place (namespace, names, master name; see `plan`). A profile changed in
+/// place renders over its own tree; another deployment's tree is never rendered over.
+pub fn deployment_identity(dep: &Deployment) -> String {
+    format!(
+        "namespace {}, StatefulSet {}, Sentinel master {}",
+        dep.namespace, dep.names.redis_master, dep.master_name
+    )
+}
+
 /// Every file of the `--out` tree, relative to it. `render --out` writes exactly these (plus
 /// its record of them, `emit::MANIFEST`) and `check` compares exactly these, so the two can
 /// never disagree about the tree. In this order: `redis-sentinel.yaml`, `kustomization.yaml`,

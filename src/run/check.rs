@@ -11,9 +11,14 @@ pub(super) fn run_check(args: &CheckArgs) -> i32 {
         Ok(dep) => dep,
         Err(code) => return code,
     };
-    let stale = match render::tree::output_tree(&dep, &args.out)
-        .and_then(|files| emit::check_tree(&args.out, &clients::header(&dep), &files))
-    {
+    let stale = match render::tree::output_tree(&dep, &args.out).and_then(|files| {
+        emit::check_tree(
+            &args.out,
+            &clients::header(&dep),
+            &render::tree::deployment_identity(&dep),
+            &files,
+        )
+    }) {
         Ok(stale) => stale,
         Err(e) => return report(Err(e)),
     };

@@ -146,12 +146,21 @@ fn render_out_prints_next_steps_unless_quiet() {
         assert!(note.contains(needle), "the note lacks {needle:?}:\n{note}");
     }
 
-    // With a migration the deployment is applied through the phases, not on its own.
+    // With a migration the deployment is applied through the phases, not on its own. (Another
+    // deployment: a directory of its own.)
+    let welcomebot = temp_dir("note-welcomebot");
     let out = run_with_stdin(
-        &["render", "profiles/welcomebot.yaml", "--out", &dir_arg],
+        &[
+            "render",
+            "profiles/welcomebot.yaml",
+            "--out",
+            &welcomebot.display().to_string(),
+        ],
         b"",
     );
+    let _ = std::fs::remove_dir_all(&welcomebot);
     let note = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "{note}");
     assert!(note.contains("migration/README.md"), "{note}");
     assert!(!note.contains("kubectl apply -f"), "{note}");
 

@@ -290,3 +290,60 @@ fn a_render_that_fails_halfway_leaves_the_previous_tree_complete() {
     );
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// Two deployments, one directory: `check` of one profile against the tree of another says
+/// so instead of printing a `render` that would replace the other deployment's files, and
+/// `render` refuses to write over them. The same deployment, changed, renders as before.
+#[test]
+fn the_tree_of_another_deployment_is_never_written_over() {
+    let dir = scratch("another-deployment");
+    let (with, _) = profiles(&dir);
+    let other = support::edited(
+        &std::fs::read_to_string(dir.join(&with)).unwrap_or_else(|e| panic!("{e}")),
+        &[("  namespace: welcomebot\n", "  namespace: shop\n")],
+    );
+    std::fs::write(dir.join("shop.yaml"), other).unwrap_or_else(|e| panic!("{e}"));
+    let render = run(&["render", &with, "--out", "redis"], &dir);
+    assert!(render.status.success(), "{}", said(&render));
+    let before = tree(&dir.join("redis"));
+
+    let check = run(&["check", "shop.yaml", "--out", "redis"], &dir);
+    let report = said(&check);
+    assert_eq!(check.status.code(), Some(1), "{report}");
+    for needle in [
+        "holds the output of another deployment",
+        "namespace welcomebot",
+        "from with.yaml",
+    ] {
+        assert!(report.contains(needle), "`{needle}` not in:\n{report}");
+    }
+    assert!(!report.contains("fix:"), "a fix that overwrites:\n{report}");
+
+    let render = run(&["render", "shop.yaml", "--out", "redis"], &dir);
+    let report = said(&render);
+    assert_eq!(render.status.code(), Some(1), "{report}");
+    assert!(
+        report.contains("holds the output of another deployment"),
+        "{report}"
+    );
+    assert_eq!(
+        tree(&dir.join("redis")),
+        before,
+        "the other tree was touched"
+    );
+
+    // Its own directory is fine, and so is a change that keeps the deployment.
+    let render = run(&["render", "shop.yaml", "--out", "shop"], &dir);
+    assert!(render.status.success(), "{}", said(&render));
+    let changed = support::edited(
+        &std::fs::read_to_string(dir.join(&with)).unwrap_or_else(|e| panic!("{e}")),
+        &[(
+            "    replicas: 3\n    quorum: 2\n",
+            "    replicas: 5\n    quorum: 3\n",
+        )],
+    );
+    std::fs::write(dir.join(&with), changed).unwrap_or_else(|e| panic!("{e}"));
+    let render = run(&["render", &with, "--out", "redis"], &dir);
+    assert!(render.status.success(), "{}", said(&render));
+    let _ = std::fs::remove_dir_all(&dir);
+}

@@ -443,12 +443,25 @@ fn run_plan(args: &PlanArgs) -> i32 {
             return EXIT_USAGE;
         }
     };
+    let new_path = new;
     let (old, new) = match (old, rendered(new)) {
         (Ok(old), Ok(new)) => (old, new),
         (Err(code), _) | (_, Err(code)) => return code,
     };
+    let delete_old = match (&args.from, args.profiles.as_slice()) {
+        (Some(dir), _) => format!(
+            "kubectl delete -f {}",
+            shell_word(&dir.join(render::GENERATED_FILE).display().to_string())
+        ),
+        (None, [old, ..]) => format!(
+            "redis-sentinel-gen render {} | kubectl delete -f -",
+            shell_word(&old.display().to_string())
+        ),
+        (None, []) => crate::plan::DELETE_OLD_OBJECTS.to_string(),
+    };
+    let new_profile = shell_word(&new_path.display().to_string());
     let plan = match crate::plan::plan(&old, &new) {
-        Ok(plan) => plan,
+        Ok(plan) => plan.naming_inputs(&new_profile, &delete_old),
         Err(e) => {
             eprintln!("error: cannot plan: {e:#}");
             return EXIT_INVALID;

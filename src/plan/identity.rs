@@ -2,7 +2,7 @@
 
 use super::facts::{Facts, Set};
 use super::kubectl::Kubectl;
-use super::{Change, Step, Verdict, pods};
+use super::{Change, DELETE_OLD_OBJECTS, NEW_PROFILE, Step, Verdict, pods};
 
 /// Names, namespace, master name and storage class are baked into other objects (pod DNS
 /// names in every config file, `volumeClaimTemplates` that cannot change): not in place.
@@ -77,17 +77,18 @@ pub(super) fn identity_changes(old: &Facts, new: &Facts, k: &Kubectl, changes: &
                 Step {
                     why: "render the new deployment with its migration overlay and follow \
                           its phases (deploy beside the old one, copy the data by \
-                          replication, cut the clients over, remove the old one)"
+                          replication, cut the clients over, remove the old one); NEW-DIR \
+                          is a directory of its own, not the old deployment's"
                         .into(),
                     commands: vec![
-                        "redis-sentinel-gen render NEW-PROFILE --out NEW-DIR".into(),
+                        format!("redis-sentinel-gen render {NEW_PROFILE} --out NEW-DIR"),
                         "less NEW-DIR/migration/README.md".into(),
                     ],
                 },
                 Step {
                     why: remove_old_why(old),
                     commands: vec![
-                        "kubectl delete -f OLD-DIR/redis-sentinel.yaml".into(),
+                        DELETE_OLD_OBJECTS.into(),
                         format!(
                             "kubectl -n {} delete pvc {}",
                             k.ns,

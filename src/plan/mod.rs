@@ -98,7 +98,34 @@ pub struct Plan {
     pub verdict: Verdict,
 }
 
+/// The NEW profile in printed commands, until [`Plan::naming_inputs`] names it.
+pub const NEW_PROFILE: &str = "NEW-PROFILE";
+/// The printed command that deletes the old deployment's objects, until
+/// [`Plan::naming_inputs`] gives the one for what OLD was read from.
+pub const DELETE_OLD_OBJECTS: &str = "kubectl delete -f OLD-DIR/redis-sentinel.yaml";
+
 impl Plan {
+    /// The plan with its printed commands naming the inputs as the caller has them: the NEW
+    /// profile (a shell word) and the command that deletes OLD's objects.
+    pub fn naming_inputs(mut self, new_profile: &str, delete_old: &str) -> Self {
+        for change in &mut self.changes {
+            for step in change
+                .before_apply
+                .iter_mut()
+                .chain(&mut change.after_apply)
+            {
+                for command in &mut step.commands {
+                    if command == DELETE_OLD_OBJECTS {
+                        *command = delete_old.to_string();
+                    } else if command.contains(NEW_PROFILE) {
+                        *command = command.replace(NEW_PROFILE, new_profile);
+                    }
+                }
+            }
+        }
+        self
+    }
+
     pub fn exit_code(&self) -> i32 {
         match self.verdict {
             Verdict::Apply => 0,

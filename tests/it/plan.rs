@@ -155,6 +155,9 @@ const CASES: &[Case] = &[
         must: &[
             "NOT possible in place",
             "also deletes the claim redis-backup and the backup snapshots",
+            // The paths plan was given, not placeholders.
+            "redis-sentinel-gen render new.yaml --out NEW-DIR",
+            "redis-sentinel-gen render old.yaml | kubectl delete -f -",
         ],
     },
     Case {
@@ -290,6 +293,21 @@ fn from_a_rendered_tree_and_as_json() {
     let json: serde_json::Value = serde_json::from_str(&json).expect("--json is JSON");
     assert_eq!(json["verdict"], "apply");
     assert_eq!(json["changes"][0]["field"], "spec.sentinel.replicas");
+
+    // A new deployment: the old one is removed from the tree plan read it from.
+    std::fs::write(
+        dir.join("moved.yaml"),
+        edited(&[("namespace: welcomebot\n", "namespace: welcomebot-v2\n")]),
+    )
+    .unwrap();
+    let (code, text, _) = plan(&dir, &["--from", "tree", "moved.yaml"]);
+    assert_eq!(code, 3, "{text}");
+    for needle in [
+        "redis-sentinel-gen render moved.yaml --out NEW-DIR",
+        "kubectl delete -f tree/redis-sentinel.yaml",
+    ] {
+        assert!(text.contains(needle), "no {needle:?} in\n{text}");
+    }
     let _ = std::fs::remove_dir_all(&dir);
 }
 
